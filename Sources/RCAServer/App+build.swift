@@ -1,0 +1,71 @@
+import Hummingbird
+import Logging
+import RCAStore
+
+/// What the application is built from. Production and tests build it the same
+/// way, differing only in these values (a temporary database, port 0, test
+/// handlers).
+public struct AppDependencies: Sendable {
+    public var configuration: ServerConfiguration
+    public var database: Database
+    public var jobQueue: JobQueue
+    public var jobHandlers: [String: any JobHandler]
+    public var wakeups: JobWakeups
+    public var metrics: AppMetrics
+    public var logger: Logger
+
+    public init(
+        configuration: ServerConfiguration,
+        database: Database,
+        jobHandlers: [String: any JobHandler] = [:],
+        metrics: AppMetrics = AppMetrics(),
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.jobQueue = JobQueue(
+            database: database,
+            leaseDuration: .seconds(configuration.jobLeaseSeconds),
+            defaultMaxAttempts: configuration.jobMaxAttempts
+        )
+        self.jobHandlers = jobHandlers
+        self.wakeups = JobWakeups()
+        self.metrics = metrics
+        self.logger = logger
+    }
+}
+
+/// Builds the HTTP application with its background services (the job
+/// workers). `onServerRunning` receives the port actually bound.
+public func buildApplication(
+    _ dependencies: AppDependencies,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let configuration = dependencies.configuration
+    var app = Application(
+        router: buildRouter(dependencies),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rca-assistant"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: dependencies.logger
+    )
+    app.addServices(
+        JobRunner(
+            queue: dependencies.jobQueue,
+            handlers: dependencies.jobHandlers,
+            concurrency: configuration.workerConcurrency,
+            wakeups: dependencies.wakeups,
+            logger: dependencies.logger
+        )
+    )
+    return app
+}
+
+func buildRouter(_ dependencies: AppDependencies) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware(metrics: dependencies.metrics))
+    router.add(middleware: ErrorMiddleware())
+    HealthRoutes(database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics)
+        .register(on: router)
+    return router
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import RCAStore
+
+/// Everything the server reads from its environment, read in one place.
+/// Secrets have no defaults: when absent they are generated into the data
+/// folder at start (see `DataDirectory`).
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    /// `nil` means the embedded SQLite file in the data folder.
+    public var database: DatabaseLocation?
+    public var webhookToken: String?
+    public var jwtSecret: String?
+    public var publicURL: String?
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    public var workerConcurrency: Int
+    public var jobLeaseSeconds: Int
+    public var jobMaxAttempts: Int
+
+    /// The SQLite file used when `DATABASE_URL` is not set.
+    public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
+
+    /// The database in use, with the embedded default filled in.
+    public var effectiveDatabase: DatabaseLocation { database ?? .sqlite(path: sqlitePath) }
+
+    /// The address people and senders reach the server at, for printed URLs.
+    public var baseURL: String {
+        if let publicURL { return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL }
+        let shownHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        return "http://\(shownHost.contains(":") ? "[\(shownHost)]" : shownHost):\(port)"
+    }
+
+    /// Reads the configuration from variables (the process environment merged
+    /// over an optional `.env` file, see `EnvironmentVariables`).
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let reader = VariableReader(environment: environment)
+        host = reader.string("HOST", default: "127.0.0.1")
+        port = try reader.integer("PORT", default: 8000, range: 0...65535)
+        dataDirectory = reader.string("DATA_DIR", default: "./data")
+        if let url = reader.optional("DATABASE_URL") {
+            do {
+                database = try DatabaseLocation(url: url)
+            } catch {
+                throw ConfigurationError(variable: "DATABASE_URL", problem: error.description)
+            }
+        } else {
+            database = nil
+        }
+        webhookToken = reader.optional("WEBHOOK_TOKEN")
+        if let token = webhookToken, token.count < 16 {
+            throw ConfigurationError(variable: "WEBHOOK_TOKEN", problem: "must be at least 16 characters long; leave it unset to have one generated")
+        }
+        jwtSecret = reader.optional("JWT_SECRET")
+        if let secret = jwtSecret, secret.utf8.count < 32 {
+            throw ConfigurationError(variable: "JWT_SECRET", problem: "must be at least 32 bytes long; leave it unset to have one generated")
+        }
+        publicURL = reader.optional("PUBLIC_URL")
+        if let publicURL, URL(string: publicURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw ConfigurationError(variable: "PUBLIC_URL", problem: "expected an http:// or https:// URL, got \"\(publicURL)\"")
+        }
+        logLevel = try reader.choice("LOG_LEVEL", default: .info) { Logger.Level(rawValue: $0.lowercased()) }
+        logFormat = try reader.choice("LOG_FORMAT", default: .text) { LogFormat(rawValue: $0.lowercased()) }
+        workerConcurrency = try reader.integer("WORKER_CONCURRENCY", default: 4, range: 1...256)
+        jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
+        jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
+    }
+}
+
+/// A configuration value that cannot be used. Its description is the one line
+/// printed before the server refuses to start.
+public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
+    public let variable: String
+    public let problem: String
+
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
+
+    public var description: String { "\(variable): \(problem)" }
+}
+
+/// Typed access to string variables, with errors that name the variable.
+struct VariableReader {
+    let environment: [String: String]
+
+    func optional(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func string(_ name: String, default defaultValue: String) -> String {
+        optional(name) ?? defaultValue
+    }
+
+    func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = optional(name) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(variable: name, problem: "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+        }
+        return value
+    }
+
+    func choice<Value: CaseIterable & RawRepresentable>(
+        _ name: String,
+        default defaultValue: Value,
+        parse: (String) -> Value?
+    ) throws(ConfigurationError) -> Value where Value.RawValue == String {
+        guard let text = optional(name) else { return defaultValue }
+        guard let value = parse(text) else {
+            let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError(variable: name, problem: "expected one of \(allowed), got \"\(text)\"")
+        }
+        return value
+    }
+}
+
+/// How log lines are written: for people (`text`) or for log collectors (`json`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text
+    case json
+}

@@ -1,0 +1,148 @@
+import Logging
+import RCACore
+import RCAStore
+
+/// Where a secret in use came from, so that the console can say what it did.
+public enum SecretOrigin: Sendable, Equatable {
+    case environment(variable: String)
+    case storedFile(path: String)
+    case generatedFile(path: String)
+}
+
+/// A secret value and its origin. Its description never shows the value.
+public struct ResolvedSecret: Sendable, CustomStringConvertible {
+    public let value: String
+    public let origin: SecretOrigin
+
+    public var description: String { "<secret>" }
+}
+
+/// The server's state once every start-up check has passed: data folder
+/// usable, secrets resolved, database reachable and migrated, first admin in place.
+public struct PreparedServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let database: Database
+    public let jwtSecret: ResolvedSecret
+    public let webhookToken: ResolvedSecret
+    /// Set only on the start that created the first admin account.
+    public let firstAdminPassword: String?
+    public let appliedMigrations: [Int]
+}
+
+/// The start-up sequence shared by `serve` and the other commands. Every
+/// expected failure is a `ConfigurationError` naming the variable to fix.
+public enum ServerStartup {
+    /// The login of the account created on a first start.
+    public static let firstAdminLogin = "admin"
+
+    public static func prepare(
+        _ configuration: ServerConfiguration,
+        logger: Logger,
+        hasher: PasswordHasher = PasswordHasher()
+    ) async throws(ConfigurationError) -> PreparedServer {
+        let dataDirectory = try DataDirectory(path: configuration.dataDirectory)
+        let jwtSecret = try resolve(
+            configuration.jwtSecret, variable: "JWT_SECRET", file: "jwt_secret", in: dataDirectory
+        ) { RandomSecret.token(bits: 384) }
+        let webhookToken = try resolve(
+            configuration.webhookToken, variable: "WEBHOOK_TOKEN", file: "webhook_token", in: dataDirectory
+        ) { RandomSecret.token(bits: 192) }
+        let database = try await openDatabase(configuration, logger: logger)
+        do {
+            let applied = try await migrate(database, configuration: configuration)
+            let password = try await createFirstAdminIfNeeded(database: database, hasher: hasher)
+            return PreparedServer(
+                configuration: configuration,
+                database: database,
+                jwtSecret: jwtSecret,
+                webhookToken: webhookToken,
+                firstAdminPassword: password,
+                appliedMigrations: applied
+            )
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    /// Opens the configured database, or says which variable to fix.
+    public static func openDatabase(_ configuration: ServerConfiguration, logger: Logger) async throws(ConfigurationError) -> Database {
+        let variable = configuration.database == nil ? "DATA_DIR" : "DATABASE_URL"
+        do {
+            return try await Database.open(configuration.effectiveDatabase, logger: logger)
+        } catch {
+            throw ConfigurationError(variable: variable, problem: error.reason)
+        }
+    }
+
+    /// Applies pending migrations, or says which variable points at the database that refused them.
+    public static func migrate(_ database: Database, configuration: ServerConfiguration) async throws(ConfigurationError) -> [Int] {
+        do {
+            return try await Migrator(database: database).migrate()
+        } catch {
+            let variable = configuration.database == nil ? "DATA_DIR" : "DATABASE_URL"
+            throw ConfigurationError(variable: variable, problem: "migrating the database failed: \(Database.describe(error))")
+        }
+    }
+
+    /// Creates the `admin` account with a random password when there are no
+    /// accounts at all; returns the password, which is shown once and never logged.
+    static func createFirstAdminIfNeeded(database: Database, hasher: PasswordHasher) async throws(ConfigurationError) -> String? {
+        let users = UserStore(database: database)
+        do {
+            guard try await users.count() == 0 else { return nil }
+            let password = RandomSecret.password()
+            let hash = try await hasher.hash(password)
+            let created = try await users.insertIfAbsent(email: firstAdminLogin, passwordHash: hash, fullName: "Administrator", role: .admin)
+            return created ? password : nil
+        } catch {
+            throw ConfigurationError(variable: "DATABASE_URL", problem: "cannot create the first admin account: \(Database.describe(error))")
+        }
+    }
+
+    private static func resolve(
+        _ configured: String?,
+        variable: String,
+        file: String,
+        in dataDirectory: DataDirectory,
+        generate: () -> String
+    ) throws(ConfigurationError) -> ResolvedSecret {
+        if let configured { return ResolvedSecret(value: configured, origin: .environment(variable: variable)) }
+        let secret = try dataDirectory.secret(named: file, generate: generate)
+        return ResolvedSecret(value: secret.value, origin: secret.generated ? .generatedFile(path: secret.file) : .storedFile(path: secret.file))
+    }
+}
+
+/// What `serve` prints on the console once it listens: where, with which
+/// database, the first admin password (first start only) and the webhook URLs.
+public enum StartupBanner {
+    public static func lines(for server: PreparedServer, listeningPort: Int, webhookPaths: [String]) -> [String] {
+        var configuration = server.configuration
+        configuration.port = listeningPort
+        let base = configuration.baseURL
+        var lines = ["RCA Assistant is listening on \(base)"]
+        switch server.database.location {
+        case .sqlite(let path): lines.append("Data: SQLite database at \(path)")
+        case .postgres(let endpoint): lines.append("Data: PostgreSQL at \(endpoint)")
+        }
+        if let password = server.firstAdminPassword {
+            lines.append("First start: created user \"\(ServerStartup.firstAdminLogin)\" with password \(password)")
+            lines.append("  (shown this once; change it with `rca-assistant user reset-password \(ServerStartup.firstAdminLogin)`)")
+        }
+        switch server.webhookToken.origin {
+        case .generatedFile(let path), .storedFile(let path):
+            lines.append("Webhook token: kept in \(path)")
+        case .environment(let variable):
+            lines.append("Webhook token: from \(variable)")
+        }
+        if webhookPaths.isEmpty {
+            lines.append("Webhook URLs: no alert source is registered in this build")
+        } else {
+            lines.append("Webhook URLs (send alerts here; the token authenticates the sender):")
+            for path in webhookPaths {
+                lines.append("  \(base)\(path)?token=\(server.webhookToken.value)")
+            }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import Synchronization
+import Logging
+import PostgresKit
+import NIOPosix
+import SQLiteKit
+
+/// The store's connection to its database, on either backend, through one
+/// SQLKit code path: reads run on any connection, writes run in a transaction.
+///
+/// On SQLite one writer connection is shared and transactions are serialized
+/// by an async lock (the fast path for SQLite in WAL mode), while a separate
+/// connection serves reads. On PostgreSQL a pool serves both.
+public final class Database: Sendable {
+    public let dialect: Dialect
+    public let location: DatabaseLocation
+    private let backend: Backend
+    private let logger: Logger
+
+    private enum Backend: Sendable {
+        case sqlite(writer: SQLiteConnection, reader: SQLiteConnection, writeLock: AsyncLock)
+        case postgres(client: PostgresClient, runTask: Task<Void, Never>, acquireTimeout: Duration)
+    }
+
+    private init(dialect: Dialect, location: DatabaseLocation, backend: Backend, logger: Logger) {
+        self.dialect = dialect
+        self.location = location
+        self.backend = backend
+        self.logger = logger
+    }
+
+    /// Opens the database and checks that it answers; fails with a reason a
+    /// person can act on rather than hanging when the server is unreachable.
+    public static func open(
+        _ location: DatabaseLocation,
+        logger: Logger,
+        connectTimeout: Duration = .seconds(5)
+    ) async throws(DatabaseError) -> Database {
+        switch location {
+        case .sqlite(let path):
+            return try await openSQLite(path: path, location: location, logger: logger)
+        case .postgres(let endpoint):
+            return try await openPostgres(endpoint, location: location, logger: logger, connectTimeout: connectTimeout)
+        }
+    }
+
+    private static func openSQLite(path: String, location: DatabaseLocation, logger: Logger) async throws(DatabaseError) -> Database {
+        do {
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for connection in [writer, reader] {
+                let sql = connection.sql(queryLogLevel: .trace)
+                try await sql.raw("PRAGMA busy_timeout = 5000").run()
+                try await sql.raw("PRAGMA foreign_keys = ON").run()
+            }
+            let writerSQL = writer.sql(queryLogLevel: .trace)
+            try await writerSQL.raw("PRAGMA journal_mode = WAL").run()
+            try await writerSQL.raw("PRAGMA synchronous = NORMAL").run()
+            return Database(
+                dialect: .sqlite,
+                location: location,
+                backend: .sqlite(writer: writer, reader: reader, writeLock: AsyncLock()),
+                logger: logger
+            )
+        } catch {
+            throw .unavailable("cannot open SQLite database at \(path): \(Database.describe(error))")
+        }
+    }
+
+    private static func openPostgres(
+        _ endpoint: PostgresEndpoint,
+        location: DatabaseLocation,
+        logger: Logger,
+        connectTimeout: Duration
+    ) async throws(DatabaseError) -> Database {
+        do {
+            try await checkReachable(endpoint, timeout: connectTimeout, logger: logger)
+        } catch {
+            throw .unavailable("cannot connect to \(endpoint): \(Database.describe(error))")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.username,
+            password: endpoint.password,
+            database: endpoint.database,
+            tls: endpoint.clientTLS
+        )
+        configuration.options.connectTimeout = connectTimeout
+        configuration.options.maximumConnections = 16
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
+        let runTask = Task { await client.run() }
+        let database = Database(
+            dialect: .postgres,
+            location: location,
+            backend: .postgres(client: client, runTask: runTask, acquireTimeout: connectTimeout),
+            logger: logger
+        )
+        do {
+            try await database.ping()
+        } catch {
+            await database.close()
+            throw .unavailable("cannot connect to \(endpoint): \(error.reason)")
+        }
+        return database
+    }
+
+    /// One direct connection attempt, so that a wrong host, port, password or
+    /// database name is reported at once with the server's own reason.
+    private static func checkReachable(_ endpoint: PostgresEndpoint, timeout: Duration, logger: Logger) async throws {
+        var configuration = PostgresConnection.Configuration(
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.username,
+            password: endpoint.password,
+            database: endpoint.database,
+            tls: try endpoint.connectionTLS()
+        )
+        configuration.options.connectTimeout = .init(timeout)
+        var quiet = logger
+        quiet.logLevel = .critical
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: quiet)
+        try await connection.close()
+    }
+
+    /// Runs `body` outside any transaction; for reads.
+    public func read<Result: Sendable>(
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        switch backend {
+        case .sqlite(_, let reader, _):
+            return try await body(reader.sql(queryLogLevel: .trace))
+        case .postgres(let client, _, let timeout):
+            return try await withPostgresConnection(client, timeout: timeout) { connection in
+                try await body(connection.sql(queryLogLevel: .trace, logger: self.logger))
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back
+    /// when it throws.
+    public func transaction<Result: Sendable>(
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        switch backend {
+        case .sqlite(let writer, _, let lock):
+            return try await lock.withLock {
+                let sql = writer.sql(queryLogLevel: .trace)
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        case .postgres(let client, _, let timeout):
+            return try await withPostgresConnection(client, timeout: timeout) { connection in
+                let sql = connection.sql(queryLogLevel: .trace, logger: self.logger)
+                try await sql.raw("BEGIN").run()
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Checks that the database answers a trivial query.
+    public func ping() async throws(DatabaseError) {
+        do {
+            try await read { sql in try await sql.raw("SELECT 1").run() }
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw .unavailable(Database.describe(error))
+        }
+    }
+
+    /// Closes every connection. The database must not be used afterwards.
+    public func close() async {
+        switch backend {
+        case .sqlite(let writer, let reader, _):
+            try? await reader.close()
+            try? await writer.close()
+        case .postgres(_, let runTask, _):
+            runTask.cancel()
+            await runTask.value
+        }
+    }
+
+    /// Leases a pooled connection, giving up with `DatabaseError.unavailable`
+    /// when none can be had in time (the server is down or overloaded), so that
+    /// callers can answer 503 instead of waiting without end.
+    private func withPostgresConnection<Result: Sendable>(
+        _ client: PostgresClient,
+        timeout: Duration,
+        _ body: @Sendable @escaping (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let leased = LeaseFlag()
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.set()
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            while let next = try await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+                if !leased.isSet {
+                    group.cancelAll()
+                    throw DatabaseError.unavailable("no PostgreSQL connection could be had within \(timeout)")
+                }
+            }
+            throw DatabaseError.unavailable("the PostgreSQL query ended without a result")
+        }
+    }
+
+    /// A one-line reason for a store failure, without internal detail.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.reason }
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return describe(underlying) }
+            return String(describing: error.code)
+        }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if let dnsError = error.dnsAAAAError ?? error.dnsAError { return "cannot resolve host: \(dnsError)" }
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        return String(describing: error)
+    }
+}
+
+/// Why the store could not do what was asked.
+public enum DatabaseError: Error, Equatable, CustomStringConvertible {
+    /// The database cannot be reached or opened right now; worth retrying later.
+    case unavailable(String)
+    /// The schema is older or newer than this build expects.
+    case schemaMismatch(String)
+
+    public var reason: String {
+        switch self {
+        case .unavailable(let reason), .schemaMismatch(let reason): reason
+        }
+    }
+
+    public var description: String { reason }
+}
+
+/// Set once a pooled connection was leased, so that a slow query is not
+/// mistaken for an unreachable server.
+private final class LeaseFlag: Sendable {
+    private let state = Mutex(false)
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
+}
+
+extension PostgresEndpoint {
+    fileprivate var clientTLS: PostgresClient.Configuration.TLS {
+        switch tls {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+    }
+
+    fileprivate func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        switch tls {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import RCACore
+import SQLKit
+
+/// A unit of background work as a worker sees it after claiming it.
+public struct ClaimedJob: Sendable, Equatable {
+    public let id: Int64
+    public let kind: String
+    public let payload: String
+    /// How many times the job has been claimed, this claim included.
+    public let attempt: Int
+    public let maxAttempts: Int
+    /// Identifies this claim; only its holder may finish or extend the job.
+    public let leaseToken: String
+}
+
+/// What the queue holds about a job, for inspection and tests.
+public struct JobRecord: Sendable, Equatable, Decodable {
+    public let id: Int64
+    public let kind: String
+    public let payload: String
+    public let state: String
+    public let attempts: Int
+    public let maxAttempts: Int
+    public let lastError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, payload, state, attempts
+        case maxAttempts = "max_attempts"
+        case lastError = "last_error"
+    }
+}
+
+/// Counts of jobs by state, for the queue-depth metric.
+public struct QueueDepth: Sendable, Equatable {
+    public var queued = 0
+    public var running = 0
+    public var failed = 0
+
+    public init(queued: Int = 0, running: Int = 0, failed: Int = 0) {
+        self.queued = queued
+        self.running = running
+        self.failed = failed
+    }
+}
+
+/// The durable work queue. Jobs are enqueued inside the caller's transaction
+/// (so that work exists exactly when the data that needs it was committed) and
+/// claimed with a lease: a worker that dies holding a job lets the lease run
+/// out, and the job is claimed again.
+public struct JobQueue: Sendable {
+    public let database: Database
+    public let leaseDuration: Duration
+    public let defaultMaxAttempts: Int
+
+    public init(database: Database, leaseDuration: Duration = .seconds(60), defaultMaxAttempts: Int = 8) {
+        self.database = database
+        self.leaseDuration = leaseDuration
+        self.defaultMaxAttempts = defaultMaxAttempts
+    }
+
+    /// Adds a job within an open transaction. With a `uniqueKey`, a second job
+    /// of the same key is not added; returns whether this call added one.
+    @discardableResult
+    public func enqueue(
+        kind: String,
+        payload: String,
+        uniqueKey: String? = nil,
+        runAfter: Date = Date(),
+        maxAttempts: Int? = nil,
+        on sql: any SQLDatabase
+    ) async throws -> Bool {
+        let now = Timestamp.now()
+        let inserted = try await sql.raw(
+            """
+            INSERT INTO jobs (kind, payload, unique_key, state, attempts, max_attempts, run_after, created_at, updated_at)
+            VALUES (\(bind: kind), \(bind: payload), \(bind: uniqueKey), 'queued', 0, \(bind: maxAttempts ?? defaultMaxAttempts),
+                    \(bind: Timestamp.epochMillis(runAfter)), \(bind: now), \(bind: now))
+            ON CONFLICT (unique_key) DO NOTHING
+            RETURNING id
+            """
+        ).first()
+        return inserted != nil
+    }
+
+    /// Adds a job in a transaction of its own.
+    @discardableResult
+    public func enqueue(kind: String, payload: String, uniqueKey: String? = nil, runAfter: Date = Date()) async throws -> Bool {
+        try await database.transaction { sql in
+            try await enqueue(kind: kind, payload: payload, uniqueKey: uniqueKey, runAfter: runAfter, on: sql)
+        }
+    }
+
+    /// Claims up to `limit` jobs that are due, or whose previous lease ran out.
+    /// Concurrent claimers never receive the same job.
+    public func claim(owner: String, limit: Int = 1, now: Date = Date()) async throws -> [ClaimedJob] {
+        let nowMillis = Timestamp.epochMillis(now)
+        let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
+        let leaseToken = "\(owner):\(RandomSecret.token(bits: 96))"
+        let locking = database.dialect.claimLockingClause
+        let rows = try await database.transaction { sql in
+            try await sql.raw(
+                """
+                UPDATE jobs
+                SET state = 'running', attempts = attempts + 1, lease_owner = \(bind: leaseToken),
+                    lease_expires_at = \(bind: expires), updated_at = \(bind: Timestamp.string(from: now))
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE (state = 'queued' AND run_after <= \(bind: nowMillis))
+                       OR (state = 'running' AND lease_expires_at <= \(bind: nowMillis))
+                    ORDER BY run_after, id
+                    LIMIT \(bind: limit)
+                    \(unsafeRaw: locking)
+                )
+                RETURNING id, kind, payload, attempts, max_attempts
+                """
+            ).all()
+        }
+        return try rows.map { row in
+            ClaimedJob(
+                id: try row.decode(column: "id", as: Int64.self),
+                kind: try row.decode(column: "kind", as: String.self),
+                payload: try row.decode(column: "payload", as: String.self),
+                attempt: try row.decode(column: "attempts", as: Int.self),
+                maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                leaseToken: leaseToken
+            )
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// Marks a claimed job done. Returns false when the lease was lost (it ran
+    /// out and another worker holds the job now).
+    @discardableResult
+    public func complete(_ job: ClaimedJob) async throws -> Bool {
+        try await database.transaction { sql in
+            try await complete(job, on: sql)
+        }
+    }
+
+    /// Marks a claimed job done inside the caller's transaction, so that the
+    /// job's effects and its completion commit together.
+    @discardableResult
+    public func complete(_ job: ClaimedJob, on sql: any SQLDatabase) async throws -> Bool {
+        try await finish(job, state: "done", runAfter: nil, error: nil, on: sql)
+    }
+
+    /// Returns a claimed job to the queue to be tried again at `runAfter`.
+    @discardableResult
+    public func retry(_ job: ClaimedJob, at runAfter: Date, error: String) async throws -> Bool {
+        try await database.transaction { sql in
+            try await finish(job, state: "queued", runAfter: runAfter, error: error, on: sql)
+        }
+    }
+
+    /// Gives up on a claimed job; it stays in the table with its error.
+    @discardableResult
+    public func fail(_ job: ClaimedJob, error: String) async throws -> Bool {
+        try await database.transaction { sql in
+            try await finish(job, state: "failed", runAfter: nil, error: error, on: sql)
+        }
+    }
+
+    /// Pushes the lease of a job still being worked on further out. Returns false
+    /// when the lease was already lost.
+    public func extendLease(_ job: ClaimedJob, now: Date = Date()) async throws -> Bool {
+        let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
+        return try await database.transaction { sql in
+            try await sql.raw(
+                """
+                UPDATE jobs SET lease_expires_at = \(bind: expires)
+                WHERE id = \(bind: job.id) AND state = 'running' AND lease_owner = \(bind: job.leaseToken)
+                RETURNING id
+                """
+            ).first() != nil
+        }
+    }
+
+    private func finish(_ job: ClaimedJob, state: String, runAfter: Date?, error: String?, on sql: any SQLDatabase) async throws -> Bool {
+        let now = Timestamp.now()
+        let runAfterMillis = runAfter.map(Timestamp.epochMillis)
+        return try await sql.raw(
+            """
+            UPDATE jobs
+            SET state = \(bind: state), lease_owner = NULL, lease_expires_at = NULL,
+                run_after = COALESCE(\(bind: runAfterMillis), run_after),
+                last_error = COALESCE(\(bind: error), last_error), updated_at = \(bind: now)
+            WHERE id = \(bind: job.id) AND state = 'running' AND lease_owner = \(bind: job.leaseToken)
+            RETURNING id
+            """
+        ).first() != nil
+    }
+
+    /// Jobs waiting, running and failed, for the queue-depth metric.
+    public func depth() async throws -> QueueDepth {
+        try await database.read { sql in
+            let rows = try await sql.raw(
+                "SELECT state, COUNT(*) AS count FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state"
+            ).all()
+            var depth = QueueDepth()
+            for row in rows {
+                let count = try row.decode(column: "count", as: Int.self)
+                switch try row.decode(column: "state", as: String.self) {
+                case "queued": depth.queued = count
+                case "running": depth.running = count
+                default: depth.failed = count
+                }
+            }
+            return depth
+        }
+    }
+
+    /// Every job of a kind, oldest first; for inspection and tests.
+    public func jobs(kind: String) async throws -> [JobRecord] {
+        try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT id, kind, payload, state, attempts, max_attempts, last_error
+                FROM jobs WHERE kind = \(bind: kind) ORDER BY id
+                """
+            ).all(decoding: JobRecord.self)
+        }
+    }
+
+    /// Deletes jobs that finished successfully before `date`; the tickets and
+    /// the audit trail keep the record of what they did.
+    @discardableResult
+    public func pruneCompleted(before date: Date) async throws -> Int {
+        try await database.transaction { sql in
+            try await sql.raw(
+                "DELETE FROM jobs WHERE state = 'done' AND updated_at < \(bind: Timestamp.string(from: date)) RETURNING id"
+            ).all().count
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    public var seconds: TimeInterval {
+        TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
+    }
+}

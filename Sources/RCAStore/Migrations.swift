@@ -1,0 +1,226 @@
+import Foundation
+import RCACore
+import SQLKit
+
+/// One versioned change to the schema, written once for both backends with
+/// the dialect filling in the few types that differ.
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    let statements: @Sendable (Dialect) -> [String]
+}
+
+/// Brings a database to the schema this build expects. Safe to run from
+/// several processes at once: on PostgreSQL an advisory lock serializes them,
+/// on SQLite the write transaction does.
+public struct Migrator: Sendable {
+    static let all: [Migration] = [initialSchema]
+
+    /// The schema version this build expects.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+
+    private let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Applies every migration not yet applied, each in its own transaction.
+    /// Returns the versions applied now.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        let dialect = database.dialect
+        try await database.transaction { sql in
+            try await Self.lockAgainstOtherMigrators(sql, dialect: dialect)
+            try await sql.raw(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at TEXT NOT NULL
+                )
+                """
+            ).run()
+        }
+        var applied: [Int] = []
+        for migration in Self.all {
+            let didApply = try await database.transaction { sql -> Bool in
+                try await Self.lockAgainstOtherMigrators(sql, dialect: dialect)
+                let existing = try await sql.raw(
+                    "SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)"
+                ).first()
+                guard existing == nil else { return false }
+                for statement in migration.statements(dialect) {
+                    try await sql.raw(SQLQueryString(statement)).run()
+                }
+                try await sql.raw(
+                    """
+                    INSERT INTO schema_migrations (version, name, applied_at)
+                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Timestamp.now()))
+                    """
+                ).run()
+                return true
+            }
+            if didApply { applied.append(migration.version) }
+        }
+        return applied
+    }
+
+    /// Holds PostgreSQL's transaction-scoped advisory lock reserved for
+    /// migrations, so that replicas starting together take turns.
+    private static func lockAgainstOtherMigrators(_ sql: any SQLDatabase, dialect: Dialect) async throws {
+        if dialect == .postgres {
+            try await sql.raw("SELECT pg_advisory_xact_lock(7310045)").run()
+        }
+    }
+
+    /// The highest version applied, or nil when the database has never been migrated.
+    public func currentVersion() async throws -> Int? {
+        try await database.read { sql in
+            let table = try await sql.raw(
+                database.dialect == .sqlite
+                    ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+                    : "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+            ).first()
+            guard table != nil else { return nil }
+            let row = try await sql.raw("SELECT MAX(version) AS version FROM schema_migrations").first()
+            return try row?.decode(column: "version", as: Int?.self)
+        }
+    }
+
+    /// Succeeds when the database is reachable and at the expected version.
+    public func checkReady() async throws(DatabaseError) {
+        let version: Int?
+        do {
+            version = try await currentVersion()
+        } catch {
+            throw .unavailable(Database.describe(error))
+        }
+        guard let version else { throw .schemaMismatch("the database has not been migrated; run `rca-assistant migrate`") }
+        guard version == Self.latestVersion else {
+            throw .schemaMismatch("schema version is \(version), this build expects \(Self.latestVersion)")
+        }
+    }
+}
+
+extension Migrator {
+    static let initialSchema = Migration(version: 1, name: "initial schema") { dialect in
+        [
+            """
+            CREATE TABLE tickets (
+                id TEXT PRIMARY KEY,
+                timestamp TEXT NOT NULL,
+                pipeline TEXT,
+                run_id TEXT,
+                rca_result TEXT,
+                recommendations TEXT,
+                confidence TEXT,
+                severity TEXT,
+                priority TEXT,
+                error_type TEXT,
+                affected_entity TEXT,
+                status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'in_progress', 'acknowledged')),
+                ack_user TEXT,
+                ack_empid TEXT,
+                ack_ts TEXT,
+                ack_seconds INTEGER,
+                sla_seconds INTEGER,
+                sla_status TEXT,
+                slack_ts TEXT,
+                slack_channel TEXT,
+                finops_team TEXT,
+                finops_owner TEXT,
+                finops_cost_center TEXT,
+                blob_log_url TEXT,
+                itsm_ticket_id TEXT,
+                logic_app_run_id TEXT,
+                processing_mode TEXT,
+                source TEXT NOT NULL CHECK (source IN ('adf', 'databricks', 'azure-monitor', 'alertmanager', 'generic')),
+                dedup_key TEXT NOT NULL UNIQUE,
+                fingerprint TEXT,
+                error_message TEXT,
+                occurrence_count INTEGER NOT NULL DEFAULT 1,
+                first_seen TEXT NOT NULL,
+                last_seen TEXT NOT NULL,
+                source_status TEXT NOT NULL DEFAULT 'firing' CHECK (source_status IN ('firing', 'resolved')),
+                analysis_state TEXT NOT NULL DEFAULT 'pending' CHECK (analysis_state IN ('pending', 'done', 'failed')),
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_tickets_status_timestamp ON tickets (status, timestamp)",
+            "CREATE INDEX idx_tickets_fingerprint ON tickets (fingerprint)",
+            "CREATE INDEX idx_tickets_run_id ON tickets (run_id)",
+            "CREATE INDEX idx_tickets_pipeline ON tickets (pipeline)",
+            "CREATE INDEX idx_tickets_itsm ON tickets (itsm_ticket_id)",
+            """
+            CREATE TABLE audit_trail (
+                id \(dialect.autoIncrementPrimaryKey),
+                timestamp TEXT NOT NULL,
+                ticket_id TEXT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+                pipeline TEXT,
+                run_id TEXT,
+                action TEXT NOT NULL,
+                user_name TEXT,
+                user_empid TEXT,
+                time_taken_seconds INTEGER,
+                mttr_minutes \(dialect.double),
+                sla_status TEXT,
+                rca_summary TEXT,
+                finops_team TEXT,
+                finops_owner TEXT,
+                details TEXT,
+                itsm_ticket_id TEXT
+            )
+            """,
+            "CREATE INDEX idx_audit_ticket_timestamp ON audit_trail (ticket_id, timestamp)",
+            "CREATE INDEX idx_audit_action ON audit_trail (action)",
+            """
+            CREATE TABLE users (
+                id \(dialect.autoIncrementPrimaryKey),
+                email TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                full_name TEXT,
+                created_at TEXT NOT NULL,
+                last_login TEXT,
+                role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'responder', 'admin')),
+                disabled \(dialect.boolean) NOT NULL DEFAULT \(dialect.falseLiteral)
+            )
+            """,
+            """
+            CREATE TABLE raw_payloads (
+                id \(dialect.autoIncrementPrimaryKey),
+                received_at TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                content_type TEXT,
+                remote_address TEXT,
+                body \(dialect.bytes) NOT NULL,
+                body_size INTEGER NOT NULL,
+                parse_status TEXT NOT NULL CHECK (parse_status IN ('pending', 'parsed', 'failed', 'ignored')),
+                parse_error TEXT,
+                ticket_ids TEXT
+            )
+            """,
+            "CREATE INDEX idx_raw_payloads_status ON raw_payloads (parse_status, id)",
+            "CREATE INDEX idx_raw_payloads_received ON raw_payloads (received_at)",
+            """
+            CREATE TABLE jobs (
+                id \(dialect.autoIncrementPrimaryKey),
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                unique_key TEXT UNIQUE,
+                state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL,
+                run_after BIGINT NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at BIGINT,
+                last_error TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_jobs_claim ON jobs (state, run_after)",
+            "CREATE INDEX idx_jobs_lease ON jobs (state, lease_expires_at)",
+        ]
+    }
+}

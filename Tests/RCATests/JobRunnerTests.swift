@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import RCAStore
+import RCATesting
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A handler that records each run and behaves as the test scripts it.
+final class ScriptedHandler: JobHandler {
+    private let runs = Mutex<[Int64]>([])
+    private let behaviour: @Sendable (_ job: ClaimedJob, _ runNumber: Int) async throws -> Void
+
+    init(_ behaviour: @escaping @Sendable (_ job: ClaimedJob, _ runNumber: Int) async throws -> Void = { _, _ in }) {
+        self.behaviour = behaviour
+    }
+
+    func run(_ job: ClaimedJob) async throws {
+        let number = runs.withLock { runs in
+            runs.append(job.id)
+            return runs.count
+        }
+        try await behaviour(job, number)
+    }
+
+    var runCount: Int { runs.withLock { $0.count } }
+    var jobIDs: [Int64] { runs.withLock { $0 } }
+}
+
+@Suite("Job runner")
+struct JobRunnerTests {
+    static let fastRetries = RetryPolicy(baseDelay: .milliseconds(20), maximumDelay: .milliseconds(50))
+
+    /// Runs `runner` as a service until `condition` holds (or times out), then
+    /// shuts it down gracefully.
+    static func run(_ runner: JobRunner, until condition: @Sendable () async throws -> Bool) async throws {
+        let group = ServiceGroup(configuration: .init(services: [runner], logger: TestDatabase.quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await !condition(), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    static func states(_ queue: JobQueue, kind: String) async throws -> [String] {
+        try await queue.jobs(kind: kind).map(\.state)
+    }
+
+    @Test("runs every job once with the handler of its kind", arguments: TestBackend.enabled)
+    func runsEveryJob(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database)
+            for index in 0..<20 { try await queue.enqueue(kind: "work", payload: "\(index)") }
+            let handler = ScriptedHandler()
+            let runner = JobRunner(queue: queue, handlers: ["work": handler], concurrency: 3, logger: TestDatabase.quietLogger)
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "work").allSatisfy { $0 == "done" } }
+
+            #expect(handler.runCount == 20)
+            #expect(Set(handler.jobIDs).count == 20)
+        }
+    }
+
+    @Test("a failing job is retried with backoff until it succeeds", arguments: TestBackend.enabled)
+    func retriesUntilSuccess(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database)
+            try await queue.enqueue(kind: "flaky", payload: "{}")
+            struct Unavailable: Error {}
+            let handler = ScriptedHandler { _, run in if run < 3 { throw Unavailable() } }
+            let runner = JobRunner(queue: queue, handlers: ["flaky": handler], retryPolicy: Self.fastRetries, logger: TestDatabase.quietLogger)
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "flaky") == ["done"] }
+
+            #expect(handler.runCount == 3)
+            let record = try #require(try await queue.jobs(kind: "flaky").first)
+            #expect(record.attempts == 3)
+            #expect(record.lastError?.contains("Unavailable") == true)
+        }
+    }
+
+    @Test("a permanent failure is not retried", arguments: TestBackend.enabled)
+    func permanentFailure(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database)
+            try await queue.enqueue(kind: "notify", payload: "{}")
+            let handler = ScriptedHandler { _, _ in throw JobFailure.permanent("Slack answered invalid_auth") }
+            let runner = JobRunner(queue: queue, handlers: ["notify": handler], retryPolicy: Self.fastRetries, logger: TestDatabase.quietLogger)
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "notify") == ["failed"] }
+
+            #expect(handler.runCount == 1)
+            #expect(try await queue.jobs(kind: "notify").first?.lastError == "Slack answered invalid_auth")
+        }
+    }
+
+    @Test("a job that keeps failing stops at its attempt limit", arguments: TestBackend.enabled)
+    func attemptLimit(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database, defaultMaxAttempts: 3)
+            try await queue.enqueue(kind: "broken", payload: "{}")
+            struct Broken: Error {}
+            let handler = ScriptedHandler { _, _ in throw Broken() }
+            let runner = JobRunner(queue: queue, handlers: ["broken": handler], retryPolicy: Self.fastRetries, logger: TestDatabase.quietLogger)
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "broken") == ["failed"] }
+
+            #expect(handler.runCount == 3)
+        }
+    }
+
+    @Test("a job of an unknown kind fails with a clear error", arguments: TestBackend.enabled)
+    func unknownKind(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database)
+            try await queue.enqueue(kind: "mystery", payload: "{}")
+            let runner = JobRunner(queue: queue, handlers: [:], logger: TestDatabase.quietLogger)
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "mystery") == ["failed"] }
+
+            #expect(try await queue.jobs(kind: "mystery").first?.lastError == #"no handler for job kind "mystery""#)
+        }
+    }
+
+    @Test("a job held by a worker that died is completed exactly once after its lease runs out", arguments: TestBackend.enabled)
+    func workerDiedMidJob(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database, leaseDuration: .seconds(1))
+            try await queue.enqueue(kind: "analyze", payload: "{}")
+            let abandoned = try #require(try await queue.claim(owner: "worker-that-was-killed").first)
+            let handler = ScriptedHandler()
+            let runner = JobRunner(
+                queue: queue, handlers: ["analyze": handler], concurrency: 2, pollInterval: .milliseconds(50), logger: TestDatabase.quietLogger
+            )
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "analyze") == ["done"] }
+
+            #expect(handler.runCount == 1)
+            #expect(try await queue.jobs(kind: "analyze").first?.attempts == 2)
+            #expect(try await queue.complete(abandoned) == false, "the dead worker's lease is void")
+        }
+    }
+
+    @Test("a long job keeps its lease, so no other worker runs it meanwhile", arguments: TestBackend.enabled)
+    func longJobKeepsLease(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database, leaseDuration: .seconds(1))
+            try await queue.enqueue(kind: "slow", payload: "{}")
+            let handler = ScriptedHandler { _, _ in try await Task.sleep(for: .milliseconds(2500)) }
+            let runners = (0..<2).map { _ in
+                JobRunner(queue: queue, handlers: ["slow": handler], concurrency: 2, pollInterval: .milliseconds(50), logger: TestDatabase.quietLogger)
+            }
+            let group = ServiceGroup(configuration: .init(services: runners, logger: TestDatabase.quietLogger))
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let deadline = ContinuousClock.now + .seconds(20)
+                while try await Self.states(queue, kind: "slow") != ["done"], ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+
+            #expect(handler.runCount == 1)
+            #expect(try await queue.jobs(kind: "slow").first?.attempts == 1)
+        }
+    }
+
+    @Test("graceful shutdown lets the job in hand finish and claims nothing new", arguments: TestBackend.enabled)
+    func gracefulShutdown(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database)
+            try await queue.enqueue(kind: "work", payload: "first")
+            let started = Mutex(false)
+            let handler = ScriptedHandler { _, _ in
+                started.withLock { $0 = true }
+                try await Task.sleep(for: .milliseconds(400))
+            }
+            let runner = JobRunner(queue: queue, handlers: ["work": handler], concurrency: 1, logger: TestDatabase.quietLogger)
+            let group = ServiceGroup(configuration: .init(services: [runner], logger: TestDatabase.quietLogger))
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+                try await queue.enqueue(kind: "work", payload: "second")
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+
+            #expect(try await Self.states(queue, kind: "work") == ["done", "queued"])
+            #expect(handler.runCount == 1)
+        }
+    }
+
+    @Test("a job enqueued while workers idle is picked up without waiting for the next poll")
+    func wakeup() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let queue = JobQueue(database: database)
+            let wakeups = JobWakeups()
+            let handler = ScriptedHandler()
+            let runner = JobRunner(
+                queue: queue, handlers: ["work": handler], concurrency: 1, pollInterval: .seconds(30), wakeups: wakeups, logger: TestDatabase.quietLogger
+            )
+            let group = ServiceGroup(configuration: .init(services: [runner], logger: TestDatabase.quietLogger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                try await Task.sleep(for: .milliseconds(200))
+                try await queue.enqueue(kind: "work", payload: "{}")
+                wakeups.signal()
+                let deadline = ContinuousClock.now + .seconds(5)
+                while handler.runCount == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            #expect(handler.runCount == 1)
+        }
+    }
+}
+
+@Suite("Retry policy")
+struct RetryPolicyTests {
+    @Test("delays grow exponentially with jitter and stop at the cap")
+    func backoff() {
+        let policy = RetryPolicy(baseDelay: .seconds(2), maximumDelay: .seconds(60))
+        for _ in 0..<50 {
+            let first = policy.delay(afterAttempt: 1)
+            #expect(first >= .seconds(1) && first <= .seconds(2))
+            let fourth = policy.delay(afterAttempt: 4)
+            #expect(fourth >= .seconds(8) && fourth <= .seconds(16))
+            let late = policy.delay(afterAttempt: 40)
+            #expect(late >= .seconds(30) && late <= .seconds(60))
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import RCACore
+import RCAStore
+import RCATesting
+import SQLKit
+import Testing
+
+@Suite("Migrations")
+struct MigrationTests {
+    @Test("a new database is migrated to the latest version, and again is a no-op", arguments: TestBackend.enabled)
+    func migrateTwice(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend, migrated: false) { database, _ in
+            let migrator = Migrator(database: database)
+            #expect(try await migrator.currentVersion() == nil)
+            await #expect(throws: DatabaseError.self) { try await migrator.checkReady() }
+
+            #expect(try await migrator.migrate() == [1])
+            #expect(try await migrator.migrate() == [])
+            #expect(try await migrator.currentVersion() == Migrator.latestVersion)
+            try await migrator.checkReady()
+        }
+    }
+
+    @Test("processes migrating the same database at once apply each migration once", arguments: TestBackend.enabled)
+    func concurrentMigrators(backend: TestBackend) async throws {
+        let testDatabase = try await TestDatabase.make(backend)
+        let databases = [try await testDatabase.open(migrated: false), try await testDatabase.open(migrated: false)]
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for database in databases {
+                group.addTask { try await Migrator(database: database).migrate() }
+            }
+            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        #expect(applied == [1])
+        for database in databases { await database.close() }
+        await testDatabase.destroy()
+    }
+
+    @Test("the schema has every table and the columns the seed and the issues name", arguments: TestBackend.enabled)
+    func schemaColumns(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let expected: [String: [String]] = [
+                "tickets": [
+                    "id", "timestamp", "pipeline", "run_id", "rca_result", "recommendations", "confidence", "severity", "priority",
+                    "error_type", "affected_entity", "status", "ack_user", "ack_empid", "ack_ts", "ack_seconds", "sla_seconds",
+                    "sla_status", "slack_ts", "slack_channel", "finops_team", "finops_owner", "finops_cost_center", "blob_log_url",
+                    "itsm_ticket_id", "logic_app_run_id", "processing_mode", "source", "dedup_key", "fingerprint", "occurrence_count",
+                    "first_seen", "last_seen", "source_status", "analysis_state", "updated_at",
+                ],
+                "audit_trail": [
+                    "id", "timestamp", "ticket_id", "pipeline", "run_id", "action", "user_name", "user_empid", "time_taken_seconds",
+                    "mttr_minutes", "sla_status", "rca_summary", "finops_team", "finops_owner", "details", "itsm_ticket_id",
+                ],
+                "users": ["id", "email", "password_hash", "full_name", "created_at", "last_login", "role", "disabled"],
+                "raw_payloads": [
+                    "id", "received_at", "endpoint", "content_type", "remote_address", "body", "body_size", "parse_status",
+                    "parse_error", "ticket_ids",
+                ],
+                "jobs": [
+                    "id", "kind", "payload", "state", "attempts", "max_attempts", "run_after", "lease_owner", "lease_expires_at",
+                    "last_error",
+                ],
+            ]
+            for (table, columns) in expected {
+                let present = try await Self.columns(of: table, in: database)
+                for column in columns {
+                    #expect(present.contains(column), "\(table).\(column) is missing")
+                }
+            }
+        }
+    }
+
+    @Test("the ticket dedup key is unique and an audit entry needs its ticket", arguments: TestBackend.enabled)
+    func constraints(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            try await Self.insertTicket(id: "ADF-1", dedupKey: "adf:run-1", into: database)
+            await #expect(throws: (any Error).self) {
+                try await Self.insertTicket(id: "ADF-2", dedupKey: "adf:run-1", into: database)
+            }
+            await #expect(throws: (any Error).self) {
+                try await database.transaction { sql in
+                    try await sql.raw(
+                        "INSERT INTO audit_trail (timestamp, ticket_id, action) VALUES (\(bind: Timestamp.now()), 'NO-SUCH-TICKET', 'Ticket Created')"
+                    ).run()
+                }
+            }
+            await #expect(throws: (any Error).self) {
+                try await database.transaction { sql in
+                    try await sql.raw("UPDATE tickets SET status = 'closed' WHERE id = 'ADF-1'").run()
+                }
+            }
+        }
+    }
+
+    @Test("raw payload bodies are stored byte for byte", arguments: TestBackend.enabled)
+    func rawPayloadBytes(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let body = Data([0x7B, 0x00, 0xFF, 0xFE, 0x22, 0x7D] + Array("é\u{0}\n{\"a\":1}".utf8))
+            try await database.transaction { sql in
+                try await sql.raw(
+                    """
+                    INSERT INTO raw_payloads (received_at, endpoint, content_type, remote_address, body, body_size, parse_status)
+                    VALUES (\(bind: Timestamp.now()), '/azure-monitor', 'application/json', '127.0.0.1', \(bind: body), \(bind: body.count), 'pending')
+                    """
+                ).run()
+            }
+            let stored = try await database.read { sql in
+                try await sql.raw("SELECT body FROM raw_payloads").first()?.decode(column: "body", as: Data.self)
+            }
+            #expect(stored == body)
+        }
+    }
+
+    static func insertTicket(id: String, dedupKey: String, into database: Database) async throws {
+        let now = Timestamp.now()
+        try await database.transaction { sql in
+            try await sql.raw(
+                """
+                INSERT INTO tickets (id, timestamp, source, dedup_key, first_seen, last_seen, updated_at)
+                VALUES (\(bind: id), \(bind: now), 'adf', \(bind: dedupKey), \(bind: now), \(bind: now), \(bind: now))
+                """
+            ).run()
+        }
+    }
+
+    static func columns(of table: String, in database: Database) async throws -> Set<String> {
+        let dialect = database.dialect
+        return try await database.read { sql in
+            let rows =
+                switch dialect {
+                case .sqlite:
+                    try await sql.raw("SELECT name FROM pragma_table_info(\(bind: table))").all()
+                case .postgres:
+                    try await sql.raw(
+                        "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(bind: table)"
+                    ).all()
+                }
+            return Set(try rows.map { try $0.decode(column: "name", as: String.self) })
+        }
+    }
+}
+
+@Suite("User store")
+struct UserStoreTests {
+    @Test("accounts are added once per e-mail, whatever its case", arguments: TestBackend.enabled)
+    func addOnce(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let users = UserStore(database: database)
+            let alice = try await users.add(email: " Alice@Example.com ", passwordHash: "h1", fullName: "Alice", role: .responder)
+            #expect(alice.email == "alice@example.com")
+            #expect(alice.role == .responder)
+            #expect(alice.disabled == false)
+            await #expect(throws: UserStoreError.alreadyExists(email: "alice@example.com")) {
+                try await users.add(email: "ALICE@example.com", passwordHash: "h2", fullName: nil, role: .viewer)
+            }
+            #expect(try await users.count() == 1)
+        }
+    }
+
+    @Test("disable, enable, change role and password", arguments: TestBackend.enabled)
+    func updates(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let users = UserStore(database: database)
+            try await users.add(email: "bob@example.com", passwordHash: "old", fullName: nil, role: .viewer)
+
+            try await users.setDisabled(email: "bob@example.com", true)
+            #expect(try await users.find(email: "bob@example.com")?.disabled == true)
+            try await users.setDisabled(email: "BOB@example.com", false)
+            #expect(try await users.find(email: "bob@example.com")?.disabled == false)
+            try await users.setRole(email: "bob@example.com", .admin)
+            try await users.setPasswordHash(email: "bob@example.com", "new")
+            let bob = try #require(try await users.find(email: "bob@example.com"))
+            #expect(bob.role == .admin)
+            #expect(bob.passwordHash == "new")
+
+            await #expect(throws: UserStoreError.notFound(email: "nobody@example.com")) {
+                try await users.setDisabled(email: "nobody@example.com", true)
+            }
+        }
+    }
+
+    @Test("racing inserts of the same account create it once", arguments: TestBackend.enabled)
+    func racingInserts(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let users = UserStore(database: database)
+            let created = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await users.insertIfAbsent(email: "admin", passwordHash: "h", fullName: nil, role: .admin) }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(created == 1)
+            #expect(try await users.count() == 1)
+        }
+    }
+}
+
+@Suite("Database locations")
+struct DatabaseLocationTests {
+    @Test("PostgreSQL URLs are read with their parts and TLS mode")
+    func postgres() throws {
+        let location = try DatabaseLocation(url: "postgresql://rca:p%40ss@db.internal:6543/alerts?sslmode=require")
+        #expect(location == .postgres(PostgresEndpoint(host: "db.internal", port: 6543, username: "rca", password: "p@ss", database: "alerts", tls: .require)))
+        guard case .postgres(let endpoint) = location else { return }
+        #expect(!endpoint.description.contains("p@ss"), "the password never appears in descriptions")
+        #expect(try DatabaseLocation(url: "postgres://u@h/d") == .postgres(PostgresEndpoint(host: "h", username: "u", password: nil, database: "d")))
+    }
+
+    @Test("SQLite URLs name a file")
+    func sqlite() throws {
+        #expect(try DatabaseLocation(url: "sqlite:///var/lib/rca/rca.sqlite") == .sqlite(path: "/var/lib/rca/rca.sqlite"))
+        #expect(try DatabaseLocation(url: "sqlite://data/rca.sqlite") == .sqlite(path: "data/rca.sqlite"))
+    }
+
+    @Test("unusable URLs are refused with the reason", arguments: [
+        ("mysql://u@h/d", "unsupported scheme"),
+        ("postgres://h/d", "no user name"),
+        ("postgres://u@h", "no database name"),
+        ("postgres://u@h/d?sslmode=verify-everything", "sslmode"),
+        ("not a url", "expected postgres://"),
+    ])
+    func refused(url: String, reason: String) {
+        #expect {
+            try DatabaseLocation(url: url)
+        } throws: { error in
+            String(describing: error).contains(reason)
+        }
+    }
+}
