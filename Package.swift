@@ -77,6 +77,7 @@ let package = Package(
             name: "RCATesting",
             dependencies: [
                 "RCACore",
+                "RCAServer",
                 "RCAStore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),

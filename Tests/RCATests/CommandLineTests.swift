@@ -1,0 +1,110 @@
+import Foundation
+import RCATesting
+import Testing
+
+@Suite("Command line", .serialized)
+struct CommandLineTests {
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rca-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    static func port(in output: String) throws -> Int {
+        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("RCA Assistant is listening on http://127.0.0.1:") })
+        return try #require(Int(line.split(separator: ":").last ?? ""))
+    }
+
+    @Test("serve with no configuration starts, prints where it listens and the first password, is ready, and stops on SIGTERM; a restart keeps the data")
+    func serveAndRestart() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let first = try CommandProcess(["serve", "--port", "0"], environment: [:], directory: folder)
+        let output = try await first.waitForOutput(containing: "Webhook")
+        let port = try Self.port(in: output)
+        #expect(output.contains("Data: SQLite database at ./data/rca.sqlite"))
+        #expect(output.contains("First start: created user \"admin\" with password "))
+        #expect(try await httpGet("http://127.0.0.1:\(port)/ready").status == 200)
+        let jwtSecret = try String(contentsOf: folder.appendingPathComponent("data/jwt_secret"), encoding: .utf8)
+        let jwtPermissions = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("data/jwt_secret").path)[.posixPermissions] as? Int
+        #expect(jwtPermissions == 0o600)
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == 0)
+        #expect(!first.standardError.contains("password"), "the password is never logged")
+
+        let second = try CommandProcess(["serve", "--port", "0"], environment: [:], directory: folder)
+        let restartOutput = try await second.waitForOutput(containing: "Webhook")
+        #expect(!restartOutput.contains("First start"))
+        #expect(try await httpGet("http://127.0.0.1:\(try Self.port(in: restartOutput))/ready").status == 200)
+        #expect(try String(contentsOf: folder.appendingPathComponent("data/jwt_secret"), encoding: .utf8) == jwtSecret)
+        second.signal(SIGINT)
+        #expect(try await second.waitForExit() == 0)
+    }
+
+    @Test("bad configuration stops the start with one line naming the variable, and a non-zero exit", arguments: [
+        (["PORT": "eighty"], "rca-assistant: PORT: expected a whole number from 0 to 65535, got \"eighty\"\n"),
+        (["DATABASE_URL": "postgres://rca:pw@127.0.0.1:9/rca?sslmode=disable"], "rca-assistant: DATABASE_URL: cannot connect to postgres://rca@127.0.0.1:9/rca: Connection refused\n"),
+        (["DATABASE_URL": "redis://cache"], "rca-assistant: DATABASE_URL: unsupported scheme \"redis\"; use postgres:// or sqlite://\n"),
+        (["DATA_DIR": "blocker/data"], "rca-assistant: DATA_DIR: cannot create ./blocker/data: Not a directory\n"),
+    ])
+    func badConfiguration(environment: [String: String], message: String) async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data().write(to: folder.appendingPathComponent("blocker"))
+
+        let result = try await CommandProcess.run(["serve"], environment: environment, directory: folder)
+        #expect(result.status == 1)
+        #expect(result.stderr == message)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a port already in use is reported as such")
+    func portInUse() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try CommandProcess(["serve", "--port", "0"], environment: [:], directory: folder)
+        let port = try Self.port(in: try await first.waitForOutput(containing: "Webhook"))
+
+        let second = try await CommandProcess.run(["serve", "--port", "\(port)"], environment: ["DATA_DIR": "other"], directory: folder)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("rca-assistant: HOST/PORT: cannot listen on 127.0.0.1:\(port)"))
+        first.signal(SIGTERM)
+        _ = try await first.waitForExit()
+    }
+
+    @Test("user add, list, disable and reset-password manage accounts from the shell")
+    func userCommands() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let added = try await CommandProcess.run(["user", "add", "Dana@Example.com", "--role", "responder", "--name", "Dana"], environment: [:], directory: folder)
+        #expect(added.status == 0)
+        #expect(added.stdout.contains("Created responder dana@example.com."))
+        #expect(added.stdout.contains("Password: "))
+
+        let fromStdin = try await CommandProcess.run(
+            ["user", "add", "eve@example.com", "--password-stdin"], environment: [:], directory: folder, stdin: "correct horse battery\n"
+        )
+        #expect(fromStdin.status == 0)
+        #expect(!fromStdin.stdout.contains("Password:"))
+
+        let duplicate = try await CommandProcess.run(["user", "add", "dana@example.com"], environment: [:], directory: folder)
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr == "rca-assistant: a user with e-mail dana@example.com already exists\n")
+
+        #expect(try await CommandProcess.run(["user", "disable", "dana@example.com"], environment: [:], directory: folder).status == 0)
+        let list = try await CommandProcess.run(["user", "list"], environment: [:], directory: folder)
+        let danaLine = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix("dana@example.com") })
+        #expect(danaLine.contains("responder"))
+        #expect(danaLine.contains("disabled"))
+        #expect(list.stdout.contains("eve@example.com"))
+
+        let reset = try await CommandProcess.run(["user", "reset-password", "nobody@example.com"], environment: [:], directory: folder)
+        #expect(reset.status == 1)
+        #expect(reset.stderr == "rca-assistant: no user with e-mail nobody@example.com\n")
+
+        let migrate = try await CommandProcess.run(["migrate"], environment: [:], directory: folder)
+        #expect(migrate.stdout == "Schema is up to date (version 1).\n")
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import RCAServer
+import RCAStore
+import RCATesting
+import Testing
+
+@Suite("Health, readiness and metrics")
+struct HealthRoutesTests {
+    static func dependencies(_ database: Database) throws -> AppDependencies {
+        AppDependencies(
+            configuration: try ServerConfiguration(environment: ["PORT": "0"]),
+            database: database,
+            logger: TestDatabase.quietLogger
+        )
+    }
+
+    struct ErrorBody: Decodable {
+        let error: String
+        let status: Int
+        let request_id: String?
+    }
+
+    @Test("/health answers while the process lives; /ready once the database is migrated", arguments: TestBackend.enabled)
+    func healthAndReady(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let app = buildApplication(try Self.dependencies(database))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+                }
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = String(buffer: response.body)
+                    #expect(body.contains(#""schema_version":1"#))
+                    #expect(body.contains(#""database":"\#(database.dialect.rawValue)""#))
+                }
+            }
+        }
+    }
+
+    @Test("/ready answers 503 with Retry-After and a reason while the database is not migrated", arguments: TestBackend.enabled)
+    func notReady(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend, migrated: false) { database, _ in
+            let app = buildApplication(try Self.dependencies(database))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.headers[.retryAfter] == "5")
+                    let body = try JSONDecoder().decode(ErrorBody.self, from: Data(response.body.readableBytesView))
+                    #expect(body.error == "not ready: the database has not been migrated; run `rca-assistant migrate`")
+                    #expect(body.status == 503)
+                }
+            }
+        }
+    }
+
+    @Test("/metrics counts requests by route and status, and shows the queue depth")
+    func metrics() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let dependencies = try Self.dependencies(database)
+            try await dependencies.jobQueue.enqueue(kind: "later", payload: "{}", runAfter: Date().addingTimeInterval(3600))
+            try await dependencies.jobQueue.enqueue(kind: "later", payload: "{}", runAfter: Date().addingTimeInterval(3600))
+            let app = buildApplication(dependencies)
+            try await app.test(.router) { client in
+                for _ in 0..<3 { _ = try await client.execute(uri: "/health", method: .get) }
+                _ = try await client.execute(uri: "/no-such-page", method: .get)
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                    let text = String(buffer: response.body)
+                    #expect(text.contains(#"rca_http_requests_total{route="/health",method="GET",status="200"} 3"#))
+                    #expect(text.contains(#"status="404"} 1"#))
+                    #expect(text.contains(#"rca_http_request_duration_seconds_count{route="/health",method="GET"} 3"#))
+                    #expect(text.contains(#"rca_jobs{state="queued"} 2"#))
+                    #expect(text.contains("rca_tickets_created_total 0"))
+                }
+            }
+        }
+    }
+
+    @Test("an unknown path gets a JSON 404 that names the path and the request id")
+    func notFound() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let app = buildApplication(try Self.dependencies(database))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/nowhere?token=secret", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    let body = try JSONDecoder().decode(ErrorBody.self, from: Data(response.body.readableBytesView))
+                    #expect(body.error == "no such endpoint: /nowhere")
+                    #expect(body.request_id != nil)
+                    #expect(body.request_id == response.headers[HTTPField.Name("X-Request-Id")!])
+                }
+            }
+        }
+    }
+
+    @Test("a well-formed X-Request-Id from a proxy is kept; a malformed one is replaced")
+    func requestID() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let app = buildApplication(try Self.dependencies(database))
+            let header = HTTPField.Name("X-Request-Id")!
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get, headers: [header: "edge-42.abc_DEF"]) { response in
+                    #expect(response.headers[header] == "edge-42.abc_DEF")
+                }
+                try await client.execute(uri: "/health", method: .get, headers: [header: "bad id\u{7F}<script>"]) { response in
+                    let id = try #require(response.headers[header])
+                    #expect(id != "bad id\u{7F}<script>")
+                    #expect(!id.isEmpty)
+                }
+            }
+        }
+    }
+}
