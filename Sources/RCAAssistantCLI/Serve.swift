@@ -37,13 +37,14 @@ struct Serve: AsyncParsableCommand {
             let dependencies = AppDependencies(
                 configuration: configuration,
                 database: prepared.database,
+                webhookToken: prepared.webhookToken.value,
                 metrics: AppMetrics(registry: registry),
                 logger: logger
             )
             let started = StartFlag()
             let app = buildApplication(dependencies) { port in
                 started.set()
-                for line in StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: []) {
+                for line in StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: dependencies.parsers.map(\.endpoint)) {
                     Console.print(line)
                 }
             }

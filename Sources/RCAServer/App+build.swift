@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import RCASources
 import RCAStore
 
 /// What the application is built from. Production and tests build it the same
@@ -8,6 +9,9 @@ import RCAStore
 public struct AppDependencies: Sendable {
     public var configuration: ServerConfiguration
     public var database: Database
+    /// The secret alert senders present.
+    public var webhookToken: String
+    public var parsers: [any AlertPayloadParser]
     public var jobQueue: JobQueue
     public var jobHandlers: [String: any JobHandler]
     public var wakeups: JobWakeups
@@ -17,12 +21,16 @@ public struct AppDependencies: Sendable {
     public init(
         configuration: ServerConfiguration,
         database: Database,
+        webhookToken: String,
+        parsers: [any AlertPayloadParser] = SourceRegistry.parsers,
         jobHandlers: [String: any JobHandler] = [:],
         metrics: AppMetrics = AppMetrics(),
         logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
+        self.webhookToken = webhookToken
+        self.parsers = parsers
         self.jobQueue = JobQueue(
             database: database,
             leaseDuration: .seconds(configuration.jobLeaseSeconds),
@@ -60,12 +68,23 @@ public func buildApplication(
     return app
 }
 
-func buildRouter(_ dependencies: AppDependencies) -> Router<BasicRequestContext> {
-    let router = Router()
+func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ErrorMiddleware())
     HealthRoutes(database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics)
         .register(on: router)
+    WebhookRoutes(
+        parsers: dependencies.parsers,
+        token: dependencies.webhookToken,
+        maxBodyBytes: dependencies.configuration.maxBodyBytes,
+        ingestion: Ingestion(
+            database: dependencies.database,
+            jobQueue: dependencies.jobQueue,
+            wakeups: dependencies.wakeups,
+            metrics: dependencies.metrics
+        )
+    ).register(on: router)
     return router
 }

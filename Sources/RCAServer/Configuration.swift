@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var workerConcurrency: Int
     public var jobLeaseSeconds: Int
     public var jobMaxAttempts: Int
+    /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
+    public var maxBodyBytes: Int
 
     /// The SQLite file used when `DATABASE_URL` is not set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
@@ -66,6 +68,7 @@ public struct ServerConfiguration: Sendable {
         workerConcurrency = try reader.integer("WORKER_CONCURRENCY", default: 4, range: 1...256)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
+        maxBodyBytes = try reader.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1_024...67_108_864)
     }
 }
 

@@ -17,7 +17,7 @@ struct HealthRoutes: Sendable {
         var database: String?
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AppRequestContext>) {
         router.get("/health") { _, _ in Status(status: "ok") }
         router.get("/ready") { _, _ in try await ready() }
         router.get("/metrics") { _, context in try await metricsText(context: context) }
@@ -32,7 +32,7 @@ struct HealthRoutes: Sendable {
         return Status(status: "ready", schema_version: Migrator.latestVersion, database: database.dialect.rawValue)
     }
 
-    private func metricsText(context: BasicRequestContext) async throws -> Response {
+    private func metricsText(context: AppRequestContext) async throws -> Response {
         do {
             metrics.record(try await jobQueue.depth())
         } catch {

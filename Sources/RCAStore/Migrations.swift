@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema]
+    static let all: [Migration] = [initialSchema, ingestionDetails]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -221,6 +221,20 @@ extension Migrator {
             """,
             "CREATE INDEX idx_jobs_claim ON jobs (state, run_after)",
             "CREATE INDEX idx_jobs_lease ON jobs (state, lease_expires_at)",
+        ]
+    }
+}
+
+extension Migrator {
+    /// What ingestion and enrichment keep beyond the seed's columns: the
+    /// source's facts, what to fetch to find the real error, why analysis
+    /// failed, and the payload that opened the ticket.
+    static let ingestionDetails = Migration(version: 2, name: "ingestion details") { _ in
+        [
+            "ALTER TABLE tickets ADD COLUMN details TEXT",
+            "ALTER TABLE tickets ADD COLUMN enrichment TEXT",
+            "ALTER TABLE tickets ADD COLUMN analysis_error TEXT",
+            "ALTER TABLE tickets ADD COLUMN raw_payload_id BIGINT",
         ]
     }
 }

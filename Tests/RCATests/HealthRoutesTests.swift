@@ -13,6 +13,7 @@ struct HealthRoutesTests {
         AppDependencies(
             configuration: try ServerConfiguration(environment: ["PORT": "0"]),
             database: database,
+            webhookToken: "test-webhook-token-0123456789",
             logger: TestDatabase.quietLogger
         )
     }
@@ -35,7 +36,7 @@ struct HealthRoutesTests {
                 try await client.execute(uri: "/ready", method: .get) { response in
                     #expect(response.status == .ok)
                     let body = String(buffer: response.body)
-                    #expect(body.contains(#""schema_version":1"#))
+                    #expect(body.contains(#""schema_version":2"#))
                     #expect(body.contains(#""database":"\#(database.dialect.rawValue)""#))
                 }
             }
