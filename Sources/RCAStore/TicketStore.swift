@@ -1,0 +1,170 @@
+import Foundation
+import RCACore
+import SQLKit
+
+/// A ticket as stored, with the columns ingestion and the workers use.
+public struct TicketRecord: Sendable, Equatable, Decodable {
+    public let id: String
+    public let timestamp: String
+    public let pipeline: String?
+    public let runID: String?
+    public let source: String
+    public let dedupKey: String
+    public let status: String
+    public let severity: String?
+    public let errorMessage: String?
+    public let occurrenceCount: Int
+    public let firstSeen: String
+    public let lastSeen: String
+    public let sourceStatus: String
+    public let analysisState: String
+    public let analysisError: String?
+    public let processingMode: String?
+    public let details: String?
+    public let enrichment: String?
+    public let rawPayloadID: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, timestamp, pipeline, source, status, severity, details, enrichment
+        case runID = "run_id"
+        case dedupKey = "dedup_key"
+        case errorMessage = "error_message"
+        case occurrenceCount = "occurrence_count"
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case sourceStatus = "source_status"
+        case analysisState = "analysis_state"
+        case analysisError = "analysis_error"
+        case processingMode = "processing_mode"
+        case rawPayloadID = "raw_payload_id"
+    }
+
+    /// The source's facts kept with the ticket.
+    public var detailValues: [String: String] {
+        guard let details, let values = try? JSONDecoder().decode([String: String].self, from: Data(details.utf8)) else { return [:] }
+        return values
+    }
+}
+
+/// One line of a ticket's audit trail.
+public struct AuditEntry: Sendable, Equatable, Decodable {
+    public let timestamp: String
+    public let ticketID: String
+    public let action: String
+    public let userName: String?
+    public let details: String?
+
+    enum CodingKeys: String, CodingKey {
+        case timestamp, action, details
+        case ticketID = "ticket_id"
+        case userName = "user_name"
+    }
+}
+
+/// Reads and updates tickets outside ingestion.
+public struct TicketStore: Sendable {
+    private let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func find(id: String) async throws -> TicketRecord? {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM tickets WHERE id = \(bind: id)").first(decoding: TicketRecord.self)
+        }
+    }
+
+    public func find(dedupKey: String) async throws -> TicketRecord? {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM tickets WHERE dedup_key = \(bind: dedupKey)").first(decoding: TicketRecord.self)
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await database.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS count FROM tickets").first()?.decode(column: "count", as: Int.self) ?? 0
+        }
+    }
+
+    /// A ticket's audit trail, oldest first.
+    public func audit(ticketID: String) async throws -> [AuditEntry] {
+        try await database.read { sql in
+            try await sql.raw(
+                "SELECT timestamp, ticket_id, action, user_name, details FROM audit_trail WHERE ticket_id = \(bind: ticketID) ORDER BY id"
+            ).all(decoding: AuditEntry.self)
+        }
+    }
+
+    /// Writes an audit entry on its own.
+    public func appendAudit(ticketID: String, action: String, details: String?, user: String? = nil) async throws {
+        try await database.transaction { sql in
+            try await Self.appendAudit(ticketID: ticketID, action: action, details: details, user: user, on: sql)
+        }
+    }
+
+    /// Writes an audit entry inside the caller's transaction, copying the ticket's pipeline and run id.
+    public static func appendAudit(ticketID: String, action: String, details: String?, user: String? = nil, on sql: any SQLDatabase) async throws {
+        try await sql.raw(
+            """
+            INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, details)
+            SELECT \(bind: Timestamp.now()), id, pipeline, run_id, \(bind: action), \(bind: user), \(bind: details)
+            FROM tickets WHERE id = \(bind: ticketID)
+            """
+        ).run()
+    }
+}
+
+/// A stored webhook body, for inspection and replay.
+public struct RawPayloadRecord: Sendable, Equatable, Decodable {
+    public let id: Int64
+    public let receivedAt: String
+    public let endpoint: String
+    public let contentType: String?
+    public let remoteAddress: String?
+    public let body: Data
+    public let bodySize: Int
+    public let parseStatus: String
+    public let parseError: String?
+    public let ticketIDs: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, endpoint, body
+        case receivedAt = "received_at"
+        case contentType = "content_type"
+        case remoteAddress = "remote_address"
+        case bodySize = "body_size"
+        case parseStatus = "parse_status"
+        case parseError = "parse_error"
+        case ticketIDs = "ticket_ids"
+    }
+}
+
+/// Reads stored webhook bodies.
+public struct RawPayloadStore: Sendable {
+    private let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func find(id: Int64) async throws -> RawPayloadRecord? {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM raw_payloads WHERE id = \(bind: id)").first(decoding: RawPayloadRecord.self)
+        }
+    }
+
+    /// Payloads by status (`failed`, `pending`…), oldest first.
+    public func list(status: String, limit: Int = 1000) async throws -> [RawPayloadRecord] {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM raw_payloads WHERE parse_status = \(bind: status) ORDER BY id LIMIT \(bind: limit)")
+                .all(decoding: RawPayloadRecord.self)
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await database.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS count FROM raw_payloads").first()?.decode(column: "count", as: Int.self) ?? 0
+        }
+    }
+}
