@@ -38,6 +38,7 @@ struct Serve: AsyncParsableCommand {
                 configuration: configuration,
                 database: prepared.database,
                 webhookToken: prepared.webhookToken.value,
+                enrichers: makeEnrichers(configuration),
                 metrics: AppMetrics(registry: registry),
                 logger: logger
             )

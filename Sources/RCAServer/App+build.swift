@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import RCACore
 import RCASources
 import RCAStore
 
@@ -12,6 +13,8 @@ public struct AppDependencies: Sendable {
     /// The secret alert senders present.
     public var webhookToken: String
     public var parsers: [any AlertPayloadParser]
+    /// Clients that find the real error behind an alert (Databricks, Data Factory).
+    public var enrichers: [any AlertEnricher]
     public var jobQueue: JobQueue
     public var jobHandlers: [String: any JobHandler]
     public var wakeups: JobWakeups
@@ -23,6 +26,8 @@ public struct AppDependencies: Sendable {
         database: Database,
         webhookToken: String,
         parsers: [any AlertPayloadParser] = SourceRegistry.parsers,
+        enrichers: [any AlertEnricher] = [],
+        enrichmentRetryDelay: Duration = .seconds(5),
         jobHandlers: [String: any JobHandler] = [:],
         metrics: AppMetrics = AppMetrics(),
         logger: Logger
@@ -31,12 +36,18 @@ public struct AppDependencies: Sendable {
         self.database = database
         self.webhookToken = webhookToken
         self.parsers = parsers
+        self.enrichers = enrichers
         self.jobQueue = JobQueue(
             database: database,
             leaseDuration: .seconds(configuration.jobLeaseSeconds),
             defaultMaxAttempts: configuration.jobMaxAttempts
         )
-        self.jobHandlers = jobHandlers
+        self.jobHandlers = [
+            IngestionStore.analyzeJobKind: AnalyzeJobHandler(
+                database: database, enrichers: enrichers, enrichmentAttempts: 3,
+                enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
+            ),
+        ].merging(jobHandlers) { _, given in given }
         self.wakeups = JobWakeups()
         self.metrics = metrics
         self.logger = logger

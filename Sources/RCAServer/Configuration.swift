@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var workerConcurrency: Int
     public var jobLeaseSeconds: Int
     public var jobMaxAttempts: Int
+    /// The Databricks workspace and token for the Jobs API; both or neither.
+    public var databricks: (host: String, token: String)?
+    /// Deadline of each call to a platform's API during enrichment.
+    public var enrichmentTimeoutSeconds: Int
     /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
     public var maxBodyBytes: Int
 
@@ -69,6 +73,20 @@ public struct ServerConfiguration: Sendable {
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1_024...67_108_864)
+        enrichmentTimeoutSeconds = try reader.integer("ENRICHMENT_TIMEOUT_SECONDS", default: 10, range: 1...300)
+        switch (reader.optional("DATABRICKS_HOST"), reader.optional("DATABRICKS_TOKEN")) {
+        case (let host?, let token?):
+            if let url = URL(string: host.contains("://") ? host : "https://\(host)"), url.host == nil {
+                throw ConfigurationError(variable: "DATABRICKS_HOST", problem: "expected a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net")
+            }
+            databricks = (host, token)
+        case (nil, nil):
+            databricks = nil
+        case (.some, nil):
+            throw ConfigurationError(variable: "DATABRICKS_TOKEN", problem: "is required when DATABRICKS_HOST is set")
+        case (nil, .some):
+            throw ConfigurationError(variable: "DATABRICKS_HOST", problem: "is required when DATABRICKS_TOKEN is set")
+        }
     }
 }
 

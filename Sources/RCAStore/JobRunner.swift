@@ -8,6 +8,14 @@ import Synchronization
 /// backoff; throwing `JobFailure.permanent` gives up at once.
 public protocol JobHandler: Sendable {
     func run(_ job: ClaimedJob) async throws
+
+    /// Called once when the runner gives up on a job, before it is marked
+    /// failed, so that the failure can be made visible where people look.
+    func gaveUp(on job: ClaimedJob, reason: String) async
+}
+
+extension JobHandler {
+    public func gaveUp(on job: ClaimedJob, reason: String) async {}
 }
 
 /// How a handler asks the runner to treat its failure.
@@ -107,9 +115,9 @@ public struct JobRunner: Service {
             return
         }
         guard job.attempt <= job.maxAttempts else {
-            await record {
-                try await queue.fail(job, error: "gave up after \(job.maxAttempts) attempts whose workers stopped before finishing")
-            }
+            let reason = "gave up after \(job.maxAttempts) attempts whose workers stopped before finishing"
+            await handler.gaveUp(on: job, reason: reason)
+            await record { try await queue.fail(job, error: reason) }
             logger.error("job abandoned too often", metadata: ["attempts": "\(job.attempt)"])
             return
         }
@@ -120,18 +128,20 @@ public struct JobRunner: Service {
             switch failure {
             case .permanent(let reason):
                 logger.warning("job failed permanently", metadata: ["error": "\(reason)"])
+                await handler.gaveUp(on: job, reason: reason)
                 await record { try await queue.fail(job, error: reason) }
             case .retryAfter(let delay, let reason):
-                await retryOrFail(job, reason: reason, minimumDelay: delay, logger: logger)
+                await retryOrFail(job, handler: handler, reason: reason, minimumDelay: delay, logger: logger)
             }
         } catch {
-            await retryOrFail(job, reason: String(describing: error), minimumDelay: .zero, logger: logger)
+            await retryOrFail(job, handler: handler, reason: String(describing: error), minimumDelay: .zero, logger: logger)
         }
     }
 
-    private func retryOrFail(_ job: ClaimedJob, reason: String, minimumDelay: Duration, logger: Logger) async {
+    private func retryOrFail(_ job: ClaimedJob, handler: any JobHandler, reason: String, minimumDelay: Duration, logger: Logger) async {
         if job.attempt >= job.maxAttempts {
             logger.warning("job failed after its last attempt", metadata: ["attempt": "\(job.attempt)", "error": "\(reason)"])
+            await handler.gaveUp(on: job, reason: reason)
             await record { try await queue.fail(job, error: reason) }
             return
         }

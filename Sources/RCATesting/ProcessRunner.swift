@@ -103,6 +103,10 @@ private final class CapturedOutput: Sendable {
 /// A command that did not do what the test waited for in time.
 public struct ProcessTimeout: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// A minimal HTTP GET for tests that talk to a server started as a process.

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import RCACore
+import RCAStore
+import SQLKit
+
+/// The worker's step for each new ticket: find the real error (enrichment),
+/// then record the ticket as analyzed. Safe to run again after a crash: a
+/// ticket already analyzed is left alone.
+struct AnalyzeJobHandler: JobHandler {
+    let database: Database
+    let enrichers: [any AlertEnricher]
+    /// Tries of an enrichment that failed for a reason that may pass (429, 5xx, timeout) before going on without it.
+    let enrichmentAttempts: Int
+    /// The wait before the second try of an enrichment; it grows with each try.
+    let enrichmentRetryDelay: Duration
+    let logger: Logger
+
+    struct Payload: Decodable {
+        let ticket_id: String
+    }
+
+    func run(_ job: ClaimedJob) async throws {
+        let ticketID = try ticketID(of: job)
+        guard let ticket = try await TicketStore(database: database).find(id: ticketID) else {
+            throw JobFailure.permanent("ticket \(ticketID) no longer exists")
+        }
+        guard ticket.analysisState == "pending" else { return }
+
+        var errorMessage = ticket.errorMessage ?? ""
+        var details = ticket.detailValues
+        var runID = ticket.runID
+        var audits: [(String, String)] = []
+        if let request = ticket.enrichment.flatMap({ try? JSONDecoder().decode(EnrichmentRequest.self, from: Data($0.utf8)) }) {
+            switch await enrich(request, attempt: job.attempt) {
+            case .found(let enrichment, let source):
+                errorMessage = enrichment.errorMessage
+                runID = enrichment.runID ?? runID
+                details.merge(enrichment.details) { _, new in new }
+                audits.append(("Error Enriched", "\(source): the error text now comes from the platform's API"))
+            case .unavailable(let reason):
+                audits.append(("Enrichment Failed", "\(reason); analysis continues with the webhook's own text"))
+            case .notConfigured(let reason):
+                audits.append(("Enrichment Skipped", reason))
+            case .retryLater(let delay, let reason):
+                throw JobFailure.retryAfter(delay, reason)
+            }
+        }
+        let detailsText = try encode(details)
+        let finalError = errorMessage
+        let finalRunID = runID
+        let pendingAudits = audits
+        try await database.transaction { sql in
+            let updated = try await sql.raw(
+                """
+                UPDATE tickets
+                SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
+                    analysis_state = 'done', analysis_error = NULL, updated_at = \(bind: Timestamp.now())
+                WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
+                RETURNING id
+                """
+            ).first()
+            guard updated != nil else { return }
+            for (action, note) in pendingAudits {
+                try await TicketStore.appendAudit(ticketID: ticketID, action: action, details: note, on: sql)
+            }
+        }
+    }
+
+    func gaveUp(on job: ClaimedJob, reason: String) async {
+        guard let ticketID = try? ticketID(of: job) else { return }
+        do {
+            try await database.transaction { sql in
+                try await sql.raw(
+                    """
+                    UPDATE tickets SET analysis_state = 'failed', analysis_error = \(bind: reason), updated_at = \(bind: Timestamp.now())
+                    WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
+                    """
+                ).run()
+                try await TicketStore.appendAudit(ticketID: ticketID, action: "Analysis Failed", details: reason, on: sql)
+            }
+        } catch {
+            logger.error("cannot record a failed analysis", metadata: ["ticket_id": "\(ticketID)", "error": "\(Database.describe(error))"])
+        }
+    }
+
+    private enum Outcome {
+        case found(Enrichment, source: String)
+        case unavailable(String)
+        case notConfigured(String)
+        case retryLater(Duration, String)
+    }
+
+    private func enrich(_ request: EnrichmentRequest, attempt: Int) async -> Outcome {
+        let source = request.serviceName
+        for enricher in enrichers {
+            do {
+                if let enrichment = try await enricher.enrich(request) { return .found(enrichment, source: source) }
+            } catch {
+                if error.isRetryable && attempt < enrichmentAttempts {
+                    var delay = enrichmentRetryDelay * attempt
+                    if case .rateLimited(let retryAfter?) = error { delay = max(delay, retryAfter) }
+                    return .retryLater(delay, "\(source): \(error.description)")
+                }
+                return .unavailable("\(source): \(error.description)")
+            }
+        }
+        return .notConfigured("\(source) is not configured (\(request.configurationHint)); analysis uses the webhook's own text")
+    }
+
+    private func ticketID(of job: ClaimedJob) throws -> String {
+        guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure.permanent("the job's payload names no ticket")
+        }
+        return payload.ticket_id
+    }
+
+    private func encode(_ details: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(details), as: UTF8.self)
+    }
+}
+
+extension EnrichmentRequest {
+    /// The API that answers this request, for the audit trail.
+    var serviceName: String {
+        switch self {
+        case .databricksRun: "Databricks Jobs API"
+        case .dataFactoryPipeline: "Data Factory REST API"
+        }
+    }
+
+    /// What to set to turn this enrichment on.
+    var configurationHint: String {
+        switch self {
+        case .databricksRun: "set DATABRICKS_HOST and DATABRICKS_TOKEN"
+        case .dataFactoryPipeline:
+            "set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, ADF_SUBSCRIPTION_ID, ADF_RESOURCE_GROUP and ADF_FACTORY_NAME"
+        }
+    }
+}

@@ -1,0 +1,13 @@
+import AsyncHTTPClient
+import RCACore
+import RCASources
+
+/// The enrichment clients the configuration turns on.
+public func makeEnrichers(_ configuration: ServerConfiguration, httpClient: HTTPClient = .shared) -> [any AlertEnricher] {
+    var enrichers: [any AlertEnricher] = []
+    let timeout = Duration.seconds(configuration.enrichmentTimeoutSeconds)
+    if let databricks = configuration.databricks {
+        enrichers.append(DatabricksJobsClient(host: databricks.host, token: databricks.token, httpClient: httpClient, timeout: timeout))
+    }
+    return enrichers
+}

@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RCACore
+
+/// Finds the real error of a failed Databricks job run with the Jobs API 2.1:
+/// `runs/get` for the run and its tasks, then `runs/get-output` for each
+/// failed task. Every failed task is reported, each with the best text
+/// available: the task output's error (and its trace), else the task's state
+/// message, else the run's.
+public struct DatabricksJobsClient: AlertEnricher {
+    private let baseURL: String
+    private let token: String
+    private let http: VendorHTTP
+
+    /// - Parameter host: the workspace URL (`https://adb-123.4.azuredatabricks.net`); a bare host name gets `https://`.
+    public init(host: String, token: String, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
+        var base = host.contains("://") ? host : "https://\(host)"
+        while base.hasSuffix("/") { base.removeLast() }
+        baseURL = base
+        self.token = token
+        http = VendorHTTP(client: httpClient, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+    }
+
+    public func enrich(_ request: EnrichmentRequest) async throws(EnrichmentError) -> Enrichment? {
+        guard case .databricksRun(let runID) = request else { return nil }
+        return try await report(runID: runID)
+    }
+
+    static let failedStates: Set<String> = ["FAILED", "TIMEDOUT", "INTERNAL_ERROR", "CANCELED"]
+
+    func report(runID: String) async throws(EnrichmentError) -> Enrichment {
+        let run = try await get("runs/get", runID: runID)
+        let tasks = run["tasks"].array ?? []
+        let failedTasks = tasks.filter { task in
+            let state = task["state"]
+            return Self.failedStates.contains(state["result_state"].string?.uppercased() ?? "")
+                || state["life_cycle_state"].string?.uppercased() == "INTERNAL_ERROR"
+        }
+        var parts: [String] = []
+        var traces: [String] = []
+        for task in failedTasks {
+            let key = task["task_key"].string ?? "task"
+            var text = task["exception"]["message"].string ?? task["state"]["state_message"].string
+            if let taskRunID = task["run_id"].string, let output = try await outputIfAvailable(runID: taskRunID) {
+                if let error = output["error"].string { text = error }
+                if let trace = output["error_trace"].string { traces.append("Trace of task \(key):\n\(trace.prefix(4000))") }
+            }
+            parts.append("[Task: \(key)] \(text ?? "failed without a message")")
+        }
+        if tasks.isEmpty, Self.failedStates.contains(run["state"]["result_state"].string?.uppercased() ?? ""),
+           let output = try await outputIfAvailable(runID: runID) {
+            if let error = output["error"].string { parts.append(error) }
+            if let trace = output["error_trace"].string { traces.append("Trace:\n\(trace.prefix(4000))") }
+        }
+        if parts.isEmpty {
+            let message = run["state"]["state_message"].string ?? run["status"]["termination_details"]["message"].string
+            parts.append(message ?? "The run reports no failed task and no error message")
+        }
+        var details: [String: String] = [:]
+        details["job_id"] = run["job_id"].string
+        details["job_name"] = run["run_name"].string
+        details["run_page_url"] = run["run_page_url"].string
+        details["cluster_id"] = run["cluster_instance"]["cluster_id"].string ?? failedTasks.first?["cluster_instance"]["cluster_id"].string
+        details["termination_code"] = run["status"]["termination_details"]["code"].string
+        details["termination_type"] = run["status"]["termination_details"]["type"].string
+        details["life_cycle_state"] = run["state"]["life_cycle_state"].string
+        details["result_state"] = run["state"]["result_state"].string
+        if !failedTasks.isEmpty { details["failed_tasks"] = failedTasks.compactMap { $0["task_key"].string }.joined(separator: ", ") }
+        let text = ([parts.joined(separator: " | ")] + traces).joined(separator: "\n\n")
+        return Enrichment(errorMessage: text, runID: runID, details: details)
+    }
+
+    /// A task's output; a task whose output cannot be had (cleaned up,
+    /// not a notebook) still has its state message, so only authentication
+    /// and outages stop the enrichment.
+    private func outputIfAvailable(runID: String) async throws(EnrichmentError) -> JSONValue? {
+        do {
+            return try await get("runs/get-output", runID: runID)
+        } catch {
+            switch error {
+            case .notFound, .invalidResponse: return nil
+            default: throw error
+            }
+        }
+    }
+
+    private func get(_ endpoint: String, runID: String) async throws(EnrichmentError) -> JSONValue {
+        let encoded = runID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? runID
+        let data = try await http.send(
+            .GET,
+            "\(baseURL)/api/2.1/jobs/\(endpoint)?run_id=\(encoded)",
+            headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
+        )
+        do {
+            return try JSONValue.parse(data)
+        } catch {
+            throw .invalidResponse("\(endpoint) answered \(error.description)")
+        }
+    }
+}
