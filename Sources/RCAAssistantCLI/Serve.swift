@@ -18,10 +18,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (overrides PORT; default 8000; 0 picks a free port).")
     var port: Int?
 
+    @Option(help: "all (default), web (HTTP only) or worker (background jobs only; HTTP serves health and metrics). Overrides ROLE.")
+    var role: ServerRole?
+
     func run() async throws {
         try await CommandFailure.run {
             var configuration = try ServerConfiguration.current()
             if let host { configuration.host = host }
+            if let role { configuration.role = role }
             if let port {
                 guard (0...65535).contains(port) else {
                     throw ConfigurationError(variable: "--port", problem: "expected a whole number from 0 to 65535, got \(port)")
@@ -43,9 +47,10 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
             let started = StartFlag()
+            let paths = configuration.role.servesWebhooks ? dependencies.parsers.map(\.endpoint) : []
             let app = buildApplication(dependencies) { port in
                 started.set()
-                for line in StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: dependencies.parsers.map(\.endpoint)) {
+                for line in StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: paths) {
                     Console.print(line)
                 }
             }
@@ -69,3 +74,5 @@ struct Serve: AsyncParsableCommand {
         }
     }
 }
+
+extension ServerRole: ExpressibleByArgument {}

@@ -67,15 +67,17 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: dependencies.logger
     )
-    app.addServices(
-        JobRunner(
-            queue: dependencies.jobQueue,
-            handlers: dependencies.jobHandlers,
-            concurrency: configuration.workerConcurrency,
-            wakeups: dependencies.wakeups,
-            logger: dependencies.logger
+    if configuration.role.runsWorkers {
+        app.addServices(
+            JobRunner(
+                queue: dependencies.jobQueue,
+                handlers: dependencies.jobHandlers,
+                concurrency: configuration.workerConcurrency,
+                wakeups: dependencies.wakeups,
+                logger: dependencies.logger
+            )
         )
-    )
+    }
     return app
 }
 
@@ -86,6 +88,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     router.add(middleware: ErrorMiddleware())
     HealthRoutes(database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics)
         .register(on: router)
+    guard dependencies.configuration.role.servesWebhooks else { return router }
     WebhookRoutes(
         parsers: dependencies.parsers,
         token: dependencies.webhookToken,

@@ -16,6 +16,7 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    public var role: ServerRole
     public var workerConcurrency: Int
     public var jobLeaseSeconds: Int
     public var jobMaxAttempts: Int
@@ -69,6 +70,7 @@ public struct ServerConfiguration: Sendable {
         }
         logLevel = try reader.choice("LOG_LEVEL", default: .info) { Logger.Level(rawValue: $0.lowercased()) }
         logFormat = try reader.choice("LOG_FORMAT", default: .text) { LogFormat(rawValue: $0.lowercased()) }
+        role = try reader.choice("ROLE", default: .all) { ServerRole(rawValue: $0.lowercased()) }
         workerConcurrency = try reader.integer("WORKER_CONCURRENCY", default: 4, range: 1...256)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
@@ -137,6 +139,18 @@ struct VariableReader {
         }
         return value
     }
+}
+
+/// What a server process does: answer HTTP (webhooks, API, dashboard), run
+/// the background workers, or both. Several `web` and `worker` processes can
+/// share one PostgreSQL database.
+public enum ServerRole: String, Sendable, CaseIterable {
+    case all
+    case web
+    case worker
+
+    public var runsWorkers: Bool { self != .web }
+    public var servesWebhooks: Bool { self != .worker }
 }
 
 /// How log lines are written: for people (`text`) or for log collectors (`json`).

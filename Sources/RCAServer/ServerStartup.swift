@@ -136,7 +136,7 @@ public enum StartupBanner {
             lines.append("Webhook token: from \(variable)")
         }
         if webhookPaths.isEmpty {
-            lines.append("Webhook URLs: no alert source is registered in this build")
+            lines.append("Webhook URLs: none; this process runs the workers only (ROLE=worker)")
         } else {
             lines.append("Webhook URLs (send alerts here; the token authenticates the sender):")
             for path in webhookPaths {

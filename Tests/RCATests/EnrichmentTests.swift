@@ -119,7 +119,7 @@ struct DatabricksEnrichmentTests {
     @Test("without DATABRICKS_HOST the ticket is analyzed with the webhook's text and the audit says how to turn enrichment on")
     func notConfigured() async throws {
         try await TestDatabase.with(.sqlite) { database, _ in
-            let app = buildApplication(try WebhookHarness.dependencies(database))
+            let app = buildApplication(try WebhookHarness.dependencies(database, environment: ["ROLE": "all"]))
             try await app.test(.router) { client in
                 let answer = try WebhookHarness.answer(try await WebhookHarness.post(client, "/databricks-monitor", Self.failureBody))
                 let ticketID = try #require(answer.ticket_ids.first)

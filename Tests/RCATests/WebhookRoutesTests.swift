@@ -18,7 +18,7 @@ struct WebhookHarness {
 
     static func dependencies(_ database: Database, environment: [String: String] = [:]) throws -> AppDependencies {
         AppDependencies(
-            configuration: try ServerConfiguration(environment: ["PORT": "0"].merging(environment) { $1 }),
+            configuration: try ServerConfiguration(environment: ["PORT": "0", "ROLE": "web"].merging(environment) { $1 }),
             database: database,
             webhookToken: token,
             logger: TestDatabase.quietLogger
