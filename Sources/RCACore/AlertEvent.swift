@@ -35,8 +35,9 @@ public enum Severity: String, Sendable, Codable, CaseIterable {
 public enum EnrichmentRequest: Sendable, Equatable, Codable {
     /// A Databricks job run: `runs/get`, then `runs/get-output` of each failed task.
     case databricksRun(runID: String)
-    /// An ADF pipeline that failed in a window, known only by name (metric alerts).
-    case dataFactoryPipeline(name: String, windowStart: Date, windowEnd: Date)
+    /// An ADF pipeline that failed in a window, known only by name (metric
+    /// alerts). The factory's Azure resource id, when the alert names it.
+    case dataFactoryPipeline(name: String, factoryResourceID: String?, windowStart: Date, windowEnd: Date)
 }
 
 /// One failure (or the clearing of one) as reported by a source, normalized

@@ -31,7 +31,7 @@ struct AnalyzeJobHandler: JobHandler {
         var details = ticket.detailValues
         var runID = ticket.runID
         var audits: [(String, String)] = []
-        if let request = ticket.enrichment.flatMap({ try? JSONDecoder().decode(EnrichmentRequest.self, from: Data($0.utf8)) }) {
+        if let request = ticket.enrichmentRequest {
             switch await enrich(request, attempt: job.attempt) {
             case .found(let enrichment, let source):
                 errorMessage = enrichment.errorMessage

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RCASources
 import RCAStore
 
 /// Everything the server reads from its environment, read in one place.
@@ -22,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var jobMaxAttempts: Int
     /// The Databricks workspace and token for the Jobs API; both or neither.
     public var databricks: (host: String, token: String)?
+    /// The service principal that reads Data Factory runs, with the factory
+    /// used when an alert names none.
+    public var dataFactory: (credentials: AzureCredentials, defaultFactory: DataFactoryClient.DefaultFactory?)?
     /// Deadline of each call to a platform's API during enrichment.
     public var enrichmentTimeoutSeconds: Int
     /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
@@ -89,6 +93,36 @@ public struct ServerConfiguration: Sendable {
         case (nil, .some):
             throw ConfigurationError(variable: "DATABRICKS_HOST", problem: "is required when DATABRICKS_TOKEN is set")
         }
+        dataFactory = try Self.dataFactory(reader)
+    }
+}
+
+extension ServerConfiguration {
+    /// Data Factory enrichment: the three credential variables go together;
+    /// the factory variables are a default for alerts that name no factory.
+    static func dataFactory(_ reader: VariableReader) throws(ConfigurationError) -> (AzureCredentials, DataFactoryClient.DefaultFactory?)? {
+        let credentialNames = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]
+        let credentialValues = credentialNames.map { reader.optional($0) }
+        let factoryNames = ["ADF_SUBSCRIPTION_ID", "ADF_RESOURCE_GROUP", "ADF_FACTORY_NAME"]
+        let factoryValues = factoryNames.map { reader.optional($0) }
+        if credentialValues.allSatisfy({ $0 == nil }) { return nil }
+        if let missing = zip(credentialNames, credentialValues).first(where: { $0.1 == nil })?.0 {
+            throw ConfigurationError(variable: missing, problem: "is required with \(credentialNames.joined(separator: ", ")) for Data Factory enrichment")
+        }
+        if factoryValues.contains(where: { $0 != nil }), let missing = zip(factoryNames, factoryValues).first(where: { $0.1 == nil })?.0 {
+            throw ConfigurationError(variable: missing, problem: "is required with \(factoryNames.joined(separator: ", "))")
+        }
+        let credentials = AzureCredentials(
+            tenantID: credentialValues[0]!,
+            clientID: credentialValues[1]!,
+            clientSecret: credentialValues[2]!,
+            authorityHost: try reader.url("AZURE_AUTHORITY_HOST", default: "https://login.microsoftonline.com"),
+            managementURL: try reader.url("AZURE_MANAGEMENT_URL", default: "https://management.azure.com")
+        )
+        let factory = factoryValues.allSatisfy { $0 != nil }
+            ? DataFactoryClient.DefaultFactory(subscriptionID: factoryValues[0]!, resourceGroup: factoryValues[1]!, factoryName: factoryValues[2]!)
+            : nil
+        return (credentials, factory)
     }
 }
 
@@ -117,6 +151,14 @@ struct VariableReader {
 
     func string(_ name: String, default defaultValue: String) -> String {
         optional(name) ?? defaultValue
+    }
+
+    func url(_ name: String, default defaultValue: String) throws(ConfigurationError) -> String {
+        let text = string(name, default: defaultValue)
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ConfigurationError(variable: name, problem: "expected an http:// or https:// URL, got \"\(text)\"")
+        }
+        return text
     }
 
     func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

@@ -9,5 +9,10 @@ public func makeEnrichers(_ configuration: ServerConfiguration, httpClient: HTTP
     if let databricks = configuration.databricks {
         enrichers.append(DatabricksJobsClient(host: databricks.host, token: databricks.token, httpClient: httpClient, timeout: timeout))
     }
+    if let dataFactory = configuration.dataFactory {
+        enrichers.append(
+            DataFactoryClient(credentials: dataFactory.credentials, defaultFactory: dataFactory.defaultFactory, httpClient: httpClient, timeout: timeout)
+        )
+    }
     return enrichers
 }

@@ -39,6 +39,14 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
         case rawPayloadID = "raw_payload_id"
     }
 
+    /// What the worker should fetch to find the real error, as ingestion stored it.
+    public var enrichmentRequest: EnrichmentRequest? {
+        guard let enrichment else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(EnrichmentRequest.self, from: Data(enrichment.utf8))
+    }
+
     /// The source's facts kept with the ticket.
     public var detailValues: [String: String] {
         guard let details, let values = try? JSONDecoder().decode([String: String].self, from: Data(details.utf8)) else { return [:] }

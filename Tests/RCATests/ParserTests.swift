@@ -60,11 +60,12 @@ struct ParserTests {
         #expect(event.details["factory"] == "sales-adf")
         #expect(event.details["failure_type"] == "UserError")
         #expect(event.errorMessage.contains("PipelineFailedRuns = 1 for pipeline DailySalesLoad in data factory sales-adf (GreaterThan 0 over PT5M)"))
-        guard case .dataFactoryPipeline(let name, let start, let end) = event.enrichment else {
+        guard case .dataFactoryPipeline(let name, let factory, let start, let end) = event.enrichment else {
             Issue.record("no Data Factory enrichment requested")
             return
         }
         #expect(name == "DailySalesLoad")
+        #expect(factory == "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/data-rg/providers/microsoft.datafactory/factories/sales-adf")
         #expect(start < end)
     }
 

@@ -170,6 +170,7 @@ enum DataFactoryAlerts {
             details: details,
             enrichment: .dataFactoryPipeline(
                 name: pipeline,
+                factoryResourceID: essentials.targetResourceIDs.first { $0.lowercased().contains("/factories/") },
                 windowStart: windowEnd.addingTimeInterval(-windowSeconds - 300),
                 windowEnd: windowEnd.addingTimeInterval(60)
             )

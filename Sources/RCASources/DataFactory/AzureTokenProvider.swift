@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RCACore
+import Synchronization
+
+/// A Microsoft Entra ID application (service principal) used to call Azure
+/// management APIs.
+public struct AzureCredentials: Sendable {
+    public var tenantID: String
+    public var clientID: String
+    public var clientSecret: String
+    /// `https://login.microsoftonline.com` unless a proxy or sovereign cloud is used.
+    public var authorityHost: String
+    /// `https://management.azure.com` unless a proxy or sovereign cloud is used.
+    public var managementURL: String
+
+    public init(tenantID: String, clientID: String, clientSecret: String, authorityHost: String, managementURL: String) {
+        self.tenantID = tenantID
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.authorityHost = authorityHost
+        self.managementURL = managementURL
+    }
+}
+
+/// Gets access tokens with the client-credentials grant and reuses each until
+/// shortly before it expires.
+public final class AzureTokenProvider: Sendable {
+    private let credentials: AzureCredentials
+    private let http: VendorHTTP
+    private let cached = Mutex<(token: String, expires: Date)?>(nil)
+
+    init(credentials: AzureCredentials, http: VendorHTTP) {
+        self.credentials = credentials
+        self.http = http
+    }
+
+    func token() async throws(EnrichmentError) -> String {
+        if let current = cached.withLock({ $0 }), current.expires > Date() { return current.token }
+        let scope = Self.trimmed(credentials.managementURL) + "/.default"
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", credentials.clientID),
+            ("client_secret", credentials.clientSecret),
+            ("scope", scope),
+        ].map { "\($0)=\(Self.formEncode($1))" }.joined(separator: "&")
+        let url = "\(Self.trimmed(credentials.authorityHost))/\(Self.formEncode(credentials.tenantID))/oauth2/v2.0/token"
+        let data: Data
+        do {
+            data = try await http.send(.POST, url, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(form.utf8))
+        } catch .invalidResponse(let detail) {
+            throw .unauthorized("Entra ID token request refused: \(detail)")
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(data)
+        } catch {
+            throw .invalidResponse("token endpoint answered \(error.description)")
+        }
+        guard let token = json["access_token"].string else { throw .invalidResponse("token endpoint answered without access_token") }
+        let lifetime = json["expires_in"].double ?? 3600
+        cached.withLock { $0 = (token, Date().addingTimeInterval(max(lifetime - 120, 30))) }
+        return token
+    }
+
+    static func trimmed(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    static func formEncode(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+}
