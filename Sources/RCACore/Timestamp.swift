@@ -5,18 +5,49 @@ import Foundation
 /// time order on every database backend.
 public enum Timestamp {
     public static func string(from date: Date) -> String {
-        let millisSinceEpoch = (date.timeIntervalSince1970 * 1000).rounded(.down)
-        let wholeSeconds = Int64(millisSinceEpoch / 1000)
-        let millis = Int(Int64(millisSinceEpoch) - wholeSeconds * 1000)
-        let components = utcCalendar.dateComponents(
-            [.year, .month, .day, .hour, .minute, .second],
-            from: Date(timeIntervalSince1970: TimeInterval(wholeSeconds))
-        )
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            components.year ?? 0, components.month ?? 0, components.day ?? 0,
-            components.hour ?? 0, components.minute ?? 0, components.second ?? 0, millis
-        )
+        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let (days, millisOfDay) = totalMillis.quotientAndRemainder(dividingBy: 86_400_000)
+        let dayIndex = millisOfDay < 0 ? days - 1 : days
+        let dayMillis = millisOfDay < 0 ? millisOfDay + 86_400_000 : millisOfDay
+        let (year, month, day) = civilDate(daysSinceEpoch: dayIndex)
+        let seconds = dayMillis / 1000
+        var text = ""
+        text.reserveCapacity(24)
+        append(year, width: 4, to: &text)
+        text.append("-")
+        append(month, width: 2, to: &text)
+        text.append("-")
+        append(day, width: 2, to: &text)
+        text.append("T")
+        append(seconds / 3600, width: 2, to: &text)
+        text.append(":")
+        append(seconds / 60 % 60, width: 2, to: &text)
+        text.append(":")
+        append(seconds % 60, width: 2, to: &text)
+        text.append(".")
+        append(dayMillis % 1000, width: 3, to: &text)
+        text.append("Z")
+        return text
+    }
+
+    /// Year, month and day of a day counted from 1970-01-01, in the proleptic
+    /// Gregorian calendar (Howard Hinnant's `civil_from_days`).
+    private static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func append(_ value: Int64, width: Int, to text: inout String) {
+        let digits = String(value)
+        if digits.count < width { text.append(String(repeating: "0", count: width - digits.count)) }
+        text.append(digits)
     }
 
     /// Parses the store's own form and the common ISO 8601 variants sent by
@@ -32,12 +63,6 @@ public enum Timestamp {
     public static func epochMillis(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
-
-    private static let utcCalendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }
 
 extension Timestamp {

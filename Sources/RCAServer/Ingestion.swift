@@ -5,19 +5,14 @@ import RCAStore
 /// Turns stored webhook payloads into tickets: shared transactions (group
 /// commit) for throughput, then wakes the workers and counts new tickets.
 public struct Ingestion: Sendable {
-    private let committer: GroupCommitter<PendingPayload, IngestionResult>
+    private let committer: GroupCommitter<IngestionStore.Arrival, IngestionResult>
     private let wakeups: JobWakeups
     private let metrics: AppMetrics
 
-    struct PendingPayload: Sendable {
-        let payload: IncomingPayload
-        let outcome: PayloadOutcome
-    }
-
     public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics) {
         let store = IngestionStore(jobQueue: jobQueue)
-        committer = GroupCommitter(database: database) { pending, sql in
-            try await store.record(pending.payload, outcome: pending.outcome, on: sql)
+        committer = GroupCommitter(database: database) { arrivals, sql in
+            try await store.record(arrivals, on: sql)
         }
         self.wakeups = wakeups
         self.metrics = metrics
@@ -26,7 +21,7 @@ public struct Ingestion: Sendable {
     /// Stores the payload with what its parser made of it and applies that to
     /// the tickets; returns once everything is committed.
     public func ingest(_ payload: IncomingPayload, outcome: PayloadOutcome) async throws -> IngestionResult {
-        let result = try await committer.submit(PendingPayload(payload: payload, outcome: outcome))
+        let result = try await committer.submit(try IngestionStore.Arrival(payload: payload, outcome: outcome))
         if !result.created.isEmpty {
             metrics.ticketCreated(count: result.created.count)
             wakeups.signal()

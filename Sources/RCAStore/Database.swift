@@ -10,7 +10,8 @@ import SQLiteKit
 ///
 /// On SQLite one writer connection is shared and transactions are serialized
 /// by an async lock (the fast path for SQLite in WAL mode), while a separate
-/// connection serves reads. On PostgreSQL a pool serves both.
+/// connection serves reads and a third checkpoints the WAL in the background,
+/// off the writer's path. On PostgreSQL a pool serves both.
 public final class Database: Sendable {
     public let dialect: Dialect
     public let location: DatabaseLocation
@@ -18,7 +19,7 @@ public final class Database: Sendable {
     private let logger: Logger
 
     private enum Backend: Sendable {
-        case sqlite(writer: SQLiteConnection, reader: SQLiteConnection, writeLock: AsyncLock)
+        case sqlite(writer: SQLiteConnection, reader: SQLiteConnection, writeLock: AsyncLock, checkpointer: Task<Void, Never>)
         case postgres(client: PostgresClient, runTask: Task<Void, Never>, acquireTimeout: Duration)
     }
 
@@ -45,26 +46,62 @@ public final class Database: Sendable {
     }
 
     private static func openSQLite(path: String, location: DatabaseLocation, logger: Logger) async throws(DatabaseError) -> Database {
+        var opened: [SQLiteConnection] = []
         do {
             let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            opened.append(writer)
+            let writerSQL = writer.sql(queryLogLevel: .trace)
+            try await writerSQL.raw("PRAGMA page_size = 2048").run()
+            try await writerSQL.raw("PRAGMA journal_mode = WAL").run()
             let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for connection in [writer, reader] {
+            opened.append(reader)
+            let checkpointConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            opened.append(checkpointConnection)
+            for connection in [writer, reader, checkpointConnection] {
                 let sql = connection.sql(queryLogLevel: .trace)
                 try await sql.raw("PRAGMA busy_timeout = 5000").run()
                 try await sql.raw("PRAGMA foreign_keys = ON").run()
+                try await sql.raw("PRAGMA cache_size = -32768").run()
             }
-            let writerSQL = writer.sql(queryLogLevel: .trace)
-            try await writerSQL.raw("PRAGMA journal_mode = WAL").run()
             try await writerSQL.raw("PRAGMA synchronous = NORMAL").run()
+            try await writerSQL.raw("PRAGMA wal_autocheckpoint = 0").run()
+            let checkpointer = Task {
+                await Self.checkpointPeriodically(checkpointConnection)
+            }
             return Database(
                 dialect: .sqlite,
                 location: location,
-                backend: .sqlite(writer: writer, reader: reader, writeLock: AsyncLock()),
+                backend: .sqlite(writer: writer, reader: reader, writeLock: AsyncLock(), checkpointer: checkpointer),
                 logger: logger
             )
         } catch {
+            let connections = opened
+            await uncancelled {
+                for connection in connections { try? await connection.close() }
+            }
             throw .unavailable("cannot open SQLite database at \(path): \(Database.describe(error))")
         }
+    }
+
+    /// Copies committed WAL pages into the database file every half second,
+    /// without blocking the writer (a passive checkpoint). When cancelled, it
+    /// truncates the WAL and closes its connection.
+    private static func checkpointPeriodically(_ connection: SQLiteConnection) async {
+        let sql = connection.sql(queryLogLevel: .trace)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            try? await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").run()
+        }
+        await uncancelled {
+            try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+            try? await connection.close()
+        }
+    }
+
+    /// Runs clean-up that must happen even when the calling task was
+    /// cancelled (SQLiteNIO refuses to start work for a cancelled task).
+    private static func uncancelled(_ work: @escaping @Sendable () async -> Void) async {
+        await Task.detached(operation: work).value
     }
 
     private static func openPostgres(
@@ -130,7 +167,7 @@ public final class Database: Sendable {
         _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         switch backend {
-        case .sqlite(_, let reader, _):
+        case .sqlite(_, let reader, _, _):
             return try await body(reader.sql(queryLogLevel: .trace))
         case .postgres(let client, _, let timeout):
             return try await withPostgresConnection(client, timeout: timeout) { connection in
@@ -145,7 +182,7 @@ public final class Database: Sendable {
         _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         switch backend {
-        case .sqlite(let writer, _, let lock):
+        case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock {
                 let sql = writer.sql(queryLogLevel: .trace)
                 try await sql.raw("BEGIN IMMEDIATE").run()
@@ -188,9 +225,13 @@ public final class Database: Sendable {
     /// Closes every connection. The database must not be used afterwards.
     public func close() async {
         switch backend {
-        case .sqlite(let writer, let reader, _):
-            try? await reader.close()
-            try? await writer.close()
+        case .sqlite(let writer, let reader, _, let checkpointer):
+            checkpointer.cancel()
+            await checkpointer.value
+            await Self.uncancelled {
+                try? await reader.close()
+                try? await writer.close()
+            }
         case .postgres(_, let runTask, _):
             runTask.cancel()
             await runTask.value

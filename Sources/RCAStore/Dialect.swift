@@ -1,3 +1,5 @@
+import SQLKit
+
 /// The few places where SQLite and PostgreSQL need different SQL. Every other
 /// statement in the store is written once and runs on both.
 public enum Dialect: String, Sendable {
@@ -47,6 +49,32 @@ public enum Dialect: String, Sendable {
         switch self {
         case .sqlite: ""
         case .postgres: "FOR UPDATE SKIP LOCKED"
+        }
+    }
+
+    /// Reserves `count` consecutive-or-not new ids of `table`'s identity
+    /// column, inside a write transaction, so that rows inserted together can
+    /// be told apart without relying on the order of `RETURNING` rows. SQLite
+    /// writes are serialized, so the next ids are free; PostgreSQL draws them
+    /// from the column's sequence.
+    func reserveIDs(in table: String, count: Int, on sql: any SQLDatabase) async throws -> [Int64] {
+        guard count > 0 else { return [] }
+        switch self {
+        case .sqlite:
+            let row = try await sql.raw(
+                """
+                SELECT MAX(next) AS id FROM (
+                    SELECT COALESCE(MAX(id), 0) AS next FROM \(ident: table)
+                    UNION ALL SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = \(bind: table)
+                )
+                """
+            ).first()
+            let last = try row?.decode(column: "id", as: Int64.self) ?? 0
+            return (1...Int64(count)).map { last + $0 }
+        case .postgres:
+            return try await sql.raw(
+                "SELECT nextval(pg_get_serial_sequence(\(bind: table), 'id')) AS id FROM generate_series(1, \(bind: count))"
+            ).all().map { try $0.decode(column: "id", as: Int64.self) }
         }
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// committed before it gets it. When a shared transaction fails, its items
 /// are retried one by one, so one bad item cannot fail its neighbours.
 public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
-    public typealias Write = @Sendable (Item, any SQLDatabase) async throws -> Output
+    /// Writes a batch of items in an open transaction; returns one output per item, in order.
+    public typealias Write = @Sendable ([Item], any SQLDatabase) async throws -> [Output]
 
     private struct Waiting {
         let item: Item
@@ -56,12 +57,8 @@ public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
     private func drain() async {
         while let batch = nextBatch() {
             do {
-                let outputs = try await database.transaction { sql in
-                    var outputs: [Output] = []
-                    outputs.reserveCapacity(batch.count)
-                    for waiting in batch { outputs.append(try await self.write(waiting.item, sql)) }
-                    return outputs
-                }
+                let items = batch.map(\.item)
+                let outputs = try await database.transaction { sql in try await self.write(items, sql) }
                 for (waiting, output) in zip(batch, outputs) { waiting.continuation.resume(returning: output) }
             } catch {
                 for waiting in batch { await writeAlone(waiting, firstError: error) }
@@ -73,8 +70,9 @@ public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
         var lastError = firstError
         for _ in 0..<individualAttempts {
             do {
-                let output = try await database.transaction { sql in try await self.write(waiting.item, sql) }
-                waiting.continuation.resume(returning: output)
+                let item = waiting.item
+                let outputs = try await database.transaction { sql in try await self.write([item], sql) }
+                waiting.continuation.resume(returning: outputs[0])
                 return
             } catch {
                 lastError = error

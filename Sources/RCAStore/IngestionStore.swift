@@ -64,10 +64,11 @@ public struct IngestionResult: Sendable, Equatable {
     }
 }
 
-/// Writes what arrives on the webhooks: the raw payload, the tickets it opens
-/// or updates (one per dedup key, by `INSERT … ON CONFLICT`, never
+/// Writes what arrives on the webhooks: the raw payloads, the tickets they
+/// open or update (one per dedup key, by `INSERT … ON CONFLICT`, never
 /// check-then-insert), their audit entries and the analysis jobs of new
-/// tickets, all in the caller's transaction.
+/// tickets, all in the caller's transaction. A batch of payloads costs a
+/// fixed handful of multi-row statements, whatever its size.
 public struct IngestionStore: Sendable {
     public static let analyzeJobKind = "analyze"
 
@@ -77,79 +78,191 @@ public struct IngestionStore: Sendable {
         self.jobQueue = jobQueue
     }
 
-    /// Records a new payload and applies its outcome.
+    /// A payload with what its parser made of it, and the values its rows
+    /// will need, computed when it is made (on the request's own task) so
+    /// that the shared write transaction only binds them.
+    public struct Arrival: Sendable {
+        public let payload: IncomingPayload
+        public let outcome: PayloadOutcome
+        let receivedAt: String
+        /// One per firing or resolved event of the outcome, in order.
+        let events: [PreparedEvent]
+
+        public init(payload: IncomingPayload, outcome: PayloadOutcome) throws {
+            self.payload = payload
+            self.outcome = outcome
+            receivedAt = Timestamp.string(from: payload.receivedAt)
+            if case .alerts(let alerts) = outcome {
+                events = try alerts.map(PreparedEvent.init)
+            } else {
+                events = []
+            }
+        }
+    }
+
+    /// An event with its ticket row's derived values.
+    struct PreparedEvent: Sendable {
+        let event: AlertEvent
+        let candidateTicketID: String
+        let occurredAt: String
+        let details: String
+        let enrichment: String?
+
+        init(_ event: AlertEvent) throws {
+            self.event = event
+            let occurred = event.occurredAt ?? Date()
+            candidateTicketID = TicketID.make(source: event.source, at: occurred)
+            occurredAt = Timestamp.string(from: occurred)
+            details = try IngestionStore.json(event.details)
+            enrichment = try event.enrichment.map(IngestionStore.json)
+        }
+    }
+
+    /// Records one new payload and applies its outcome.
     public func record(_ payload: IncomingPayload, outcome: PayloadOutcome, on sql: any SQLDatabase) async throws -> IngestionResult {
-        let row = try await sql.raw(
-            """
-            INSERT INTO raw_payloads (received_at, endpoint, content_type, remote_address, body, body_size, parse_status, parse_error)
-            VALUES (\(bind: Timestamp.string(from: payload.receivedAt)), \(bind: payload.endpoint), \(bind: payload.contentType),
-                    \(bind: payload.remoteAddress), \(bind: payload.body), \(bind: payload.bodySize),
-                    \(bind: outcome.parseStatus), \(bind: outcome.parseError))
-            RETURNING id
-            """
-        ).first()
-        let payloadID = try row?.decode(column: "id", as: Int64.self) ?? 0
-        return try await apply(outcome, payloadID: payloadID, receivedAt: payload.receivedAt, on: sql)
+        try await record([try Arrival(payload: payload, outcome: outcome)], on: sql)[0]
+    }
+
+    /// Records new payloads and applies their outcomes, in order; returns one result per payload.
+    public func record(_ arrivals: [Arrival], on sql: any SQLDatabase) async throws -> [IngestionResult] {
+        let ids = try await jobQueue.database.dialect.reserveIDs(in: "raw_payloads", count: arrivals.count, on: sql)
+        var results = ids.map(IngestionResult.init(payloadID:))
+        try await apply(arrivals.map { ($0.events, $0.receivedAt) }, into: &results, on: sql)
+        let rows: [SQLQueryString] = zip(arrivals, results).map { arrival, result in
+            let payload = arrival.payload
+            let ticketIDs = result.ticketIDs.isEmpty ? nil : Self.jsonArray(result.ticketIDs)
+            let values: [any Encodable & Sendable] = [
+                result.payloadID, arrival.receivedAt, payload.endpoint, payload.contentType,
+                payload.remoteAddress, payload.body, payload.bodySize, arrival.outcome.parseStatus, arrival.outcome.parseError, ticketIDs,
+            ]
+            return "(\(binds: values))"
+        }
+        _ = try await BulkInsert.run(
+            "INSERT INTO raw_payloads (id, received_at, endpoint, content_type, remote_address, body, body_size, parse_status, parse_error, ticket_ids)",
+            rows: rows,
+            on: sql
+        )
+        return results
     }
 
     /// Applies a fresh reading of a stored payload (after a parser fix) to the
     /// tickets and records it on the payload's row. Deduplication makes a
     /// replay of an already applied payload count as a repeat delivery.
     public func replay(payloadID: Int64, outcome: PayloadOutcome, on sql: any SQLDatabase) async throws -> IngestionResult {
+        var results = [IngestionResult(payloadID: payloadID)]
+        let arrival = try Arrival(payload: IncomingPayload(endpoint: "", contentType: nil, remoteAddress: nil, body: Data()), outcome: outcome)
+        try await apply([(arrival.events, arrival.receivedAt)], into: &results, on: sql)
+        let ticketIDs = results[0].ticketIDs.isEmpty ? nil : try Self.json(results[0].ticketIDs)
         try await sql.raw(
-            "UPDATE raw_payloads SET parse_status = \(bind: outcome.parseStatus), parse_error = \(bind: outcome.parseError) WHERE id = \(bind: payloadID)"
+            """
+            UPDATE raw_payloads SET parse_status = \(bind: outcome.parseStatus), parse_error = \(bind: outcome.parseError),
+                ticket_ids = COALESCE(\(bind: ticketIDs), ticket_ids)
+            WHERE id = \(bind: payloadID)
+            """
         ).run()
-        return try await apply(outcome, payloadID: payloadID, receivedAt: Date(), on: sql)
+        return results[0]
     }
 
-    private func apply(_ outcome: PayloadOutcome, payloadID: Int64, receivedAt: Date, on sql: any SQLDatabase) async throws -> IngestionResult {
-        var result = IngestionResult(payloadID: payloadID)
-        guard case .alerts(let events) = outcome else { return result }
-        let now = Timestamp.string(from: receivedAt)
-        for event in events {
-            switch event.status {
-            case .firing: try await upsert(event, payloadID: payloadID, now: now, on: sql, into: &result)
-            case .resolved: try await resolve(event, payloadID: payloadID, now: now, on: sql, into: &result)
+    /// One event of one payload in the batch.
+    private struct Firing {
+        let item: Int
+        let prepared: PreparedEvent
+        var event: AlertEvent { prepared.event }
+    }
+
+    private func apply(_ items: [(events: [PreparedEvent], receivedAt: String)], into results: inout [IngestionResult], on sql: any SQLDatabase) async throws {
+        var firings: [Firing] = []
+        var resolutions: [Firing] = []
+        for (item, entry) in items.enumerated() {
+            for prepared in entry.events {
+                switch prepared.event.status {
+                case .firing: firings.append(Firing(item: item, prepared: prepared))
+                case .resolved: resolutions.append(Firing(item: item, prepared: prepared))
+                }
             }
         }
-        if !result.ticketIDs.isEmpty {
-            let ids = String(decoding: try JSONEncoder().encode(result.ticketIDs), as: UTF8.self)
-            try await sql.raw("UPDATE raw_payloads SET ticket_ids = \(bind: ids) WHERE id = \(bind: payloadID)").run()
+        let receivedAt = items.map(\.receivedAt)
+        if !firings.isEmpty {
+            try await upsert(firings, receivedAt: receivedAt, into: &results, on: sql)
         }
-        return result
+        for resolution in resolutions {
+            try await resolve(
+                resolution.event, payloadID: results[resolution.item].payloadID, now: receivedAt[resolution.item], on: sql, into: &results[resolution.item]
+            )
+        }
     }
 
-    private func upsert(_ event: AlertEvent, payloadID: Int64, now: String, on sql: any SQLDatabase, into result: inout IngestionResult) async throws {
-        let newID = TicketID.make(source: event.source, at: event.occurredAt ?? Date())
-        let details = try Self.json(event.details)
-        let enrichment = try event.enrichment.map(Self.json)
-        let occurred = Timestamp.string(from: event.occurredAt ?? Date())
-        let row = try await sql.raw(
+    /// Upserts one row per dedup key (repeats within the batch are counted,
+    /// not inserted twice), then writes the audit entries and the jobs of the
+    /// tickets that are new.
+    private func upsert(_ firings: [Firing], receivedAt: [String], into results: inout [IngestionResult], on sql: any SQLDatabase) async throws {
+        var order: [String] = []
+        var byKey: [String: [Firing]] = [:]
+        for firing in firings {
+            if byKey[firing.event.dedupKey] == nil { order.append(firing.event.dedupKey) }
+            byKey[firing.event.dedupKey, default: []].append(firing)
+        }
+        var rows: [SQLQueryString] = []
+        for key in order {
+            let group = byKey[key]!
+            let first = group[0]
+            let event = first.event
+            let now = receivedAt[group.last!.item]
+            let values: [any Encodable & Sendable] = [
+                first.prepared.candidateTicketID, first.prepared.occurredAt,
+                event.resource, event.runID, event.severity?.rawValue, "open", "Pending", event.processingMode, event.source.rawValue,
+                key, event.errorMessage, group.count, receivedAt[first.item], now, "firing", "pending", now,
+                first.prepared.details, first.prepared.enrichment, results[first.item].payloadID,
+            ]
+            rows.append("(\(binds: values))")
+        }
+        let returned = try await BulkInsert.run(
             """
             INSERT INTO tickets (id, timestamp, pipeline, run_id, severity, status, sla_status, processing_mode, source, dedup_key,
                                  error_message, occurrence_count, first_seen, last_seen, source_status, analysis_state, updated_at,
                                  details, enrichment, raw_payload_id)
-            VALUES (\(bind: newID), \(bind: occurred), \(bind: event.resource), \(bind: event.runID), \(bind: event.severity?.rawValue),
-                    'open', 'Pending', \(bind: event.processingMode), \(bind: event.source.rawValue), \(bind: event.dedupKey),
-                    \(bind: event.errorMessage), 1, \(bind: now), \(bind: now), 'firing', 'pending', \(bind: now),
-                    \(bind: details), \(bind: enrichment), \(bind: payloadID))
-            ON CONFLICT (dedup_key) DO UPDATE
-            SET occurrence_count = tickets.occurrence_count + 1, last_seen = excluded.last_seen, updated_at = excluded.updated_at
-            RETURNING id, occurrence_count
-            """
-        ).first()
-        guard let row else { return }
-        let ticketID = try row.decode(column: "id", as: String.self)
-        let occurrences = try row.decode(column: "occurrence_count", as: Int.self)
-        if occurrences == 1 {
-            result.created.append(ticketID)
-            try await audit(ticketID, event, action: "Ticket Created", details: "Source \(event.source.rawValue) via \(event.processingMode); payload #\(payloadID)", now: now, on: sql)
-            let job = try Self.json(["ticket_id": ticketID, "payload_id": String(payloadID)])
-            try await jobQueue.enqueue(kind: Self.analyzeJobKind, payload: job, uniqueKey: "analyze:\(ticketID)", on: sql)
-        } else {
-            result.duplicates.append(ticketID)
-            try await audit(ticketID, event, action: "Duplicate Run Detected", details: "Occurrence \(occurrences); payload #\(payloadID)", now: now, on: sql)
+            """,
+            rows: rows,
+            suffix: """
+                ON CONFLICT (dedup_key) DO UPDATE
+                SET occurrence_count = tickets.occurrence_count + excluded.occurrence_count,
+                    last_seen = excluded.last_seen, updated_at = excluded.updated_at
+                RETURNING id, dedup_key, occurrence_count
+                """,
+            on: sql
+        )
+        var tickets: [String: (id: String, total: Int)] = [:]
+        for row in returned {
+            tickets[try row.decode(column: "dedup_key", as: String.self)] =
+                (try row.decode(column: "id", as: String.self), try row.decode(column: "occurrence_count", as: Int.self))
         }
+        var audits: [SQLQueryString] = []
+        var jobs: [(payload: String, uniqueKey: String)] = []
+        for key in order {
+            guard let ticket = tickets[key], let group = byKey[key] else { continue }
+            let isNew = ticket.total == group.count
+            for (position, firing) in group.enumerated() {
+                let payloadID = results[firing.item].payloadID
+                let occurrence = ticket.total - group.count + position + 1
+                let created = isNew && position == 0
+                if created {
+                    results[firing.item].created.append(ticket.id)
+                    jobs.append((#"{"payload_id":"\#(payloadID)","ticket_id":"\#(Self.jsonEscaped(ticket.id))"}"#, "analyze:\(ticket.id)"))
+                } else {
+                    results[firing.item].duplicates.append(ticket.id)
+                }
+                let action = created ? "Ticket Created" : "Duplicate Run Detected"
+                let details = created
+                    ? "Source \(firing.event.source.rawValue) via \(firing.event.processingMode); payload #\(payloadID)"
+                    : "Occurrence \(occurrence); payload #\(payloadID)"
+                let values: [any Encodable & Sendable] = [
+                    receivedAt[firing.item], ticket.id, firing.event.resource, firing.event.runID, action, details,
+                ]
+                audits.append("(\(binds: values))")
+            }
+        }
+        _ = try await BulkInsert.run("INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, details)", rows: audits, on: sql)
+        try await jobQueue.enqueue(kind: Self.analyzeJobKind, payloads: jobs, on: sql)
     }
 
     private func resolve(_ event: AlertEvent, payloadID: Int64, now: String, on sql: any SQLDatabase, into result: inout IngestionResult) async throws {
@@ -163,7 +276,9 @@ public struct IngestionStore: Sendable {
         if let cleared {
             let ticketID = try cleared.decode(column: "id", as: String.self)
             result.resolved.append(ticketID)
-            try await audit(ticketID, event, action: "Resolved at Source", details: "The source reports the failure cleared; payload #\(payloadID)", now: now, on: sql)
+            try await TicketStore.appendAudit(
+                ticketID: ticketID, action: "Resolved at Source", details: "The source reports the failure cleared; payload #\(payloadID)", on: sql
+            )
             return
         }
         let existing = try await sql.raw("SELECT id FROM tickets WHERE dedup_key = \(bind: event.dedupKey)").first()
@@ -174,13 +289,26 @@ public struct IngestionStore: Sendable {
         }
     }
 
-    private func audit(_ ticketID: String, _ event: AlertEvent, action: String, details: String, now: String, on sql: any SQLDatabase) async throws {
-        try await sql.raw(
-            """
-            INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, details)
-            VALUES (\(bind: now), \(bind: ticketID), \(bind: event.resource), \(bind: event.runID), \(bind: action), \(bind: details))
-            """
-        ).run()
+    /// A JSON array of strings, without the cost of an encoder.
+    static func jsonArray(_ strings: [String]) -> String {
+        "[" + strings.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",") + "]"
+    }
+
+    /// `text` escaped for use inside a JSON string.
+    static func jsonEscaped(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 
     static func json<Value: Encodable>(_ value: Value) throws -> String {

@@ -83,6 +83,24 @@ public struct JobQueue: Sendable {
         return inserted != nil
     }
 
+    /// Adds several jobs of one kind within an open transaction, in one
+    /// statement per few hundred jobs; jobs whose unique key exists are skipped.
+    public func enqueue(kind: String, payloads: [(payload: String, uniqueKey: String)], on sql: any SQLDatabase) async throws {
+        guard !payloads.isEmpty else { return }
+        let now = Timestamp.now()
+        let runAfter = Timestamp.epochMillis(Date())
+        let rows: [SQLQueryString] = payloads.map { job in
+            let values: [any Encodable & Sendable] = [kind, job.payload, job.uniqueKey, "queued", 0, defaultMaxAttempts, runAfter, now, now]
+            return "(\(binds: values))"
+        }
+        _ = try await BulkInsert.run(
+            "INSERT INTO jobs (kind, payload, unique_key, state, attempts, max_attempts, run_after, created_at, updated_at)",
+            rows: rows,
+            suffix: "ON CONFLICT (unique_key) DO NOTHING",
+            on: sql
+        )
+    }
+
     /// Adds a job in a transaction of its own.
     @discardableResult
     public func enqueue(kind: String, payload: String, uniqueKey: String? = nil, runAfter: Date = Date()) async throws -> Bool {

@@ -27,42 +27,10 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Parses `data`, refusing documents nested deeper than `maxDepth` before
-    /// any recursive work is done.
+    /// Parses `data`, refusing documents nested deeper than `maxDepth`.
     public static func parse(_ data: Data, maxDepth: Int = 64) throws(ParseError) -> JSONValue {
-        guard data.contains(where: { !(" \t\r\n" as String).utf8.contains($0) }) else { throw .empty }
-        guard nestingDepth(of: data) <= maxDepth else { throw .tooDeep(limit: maxDepth) }
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw .malformed(underlying ?? context.debugDescription)
-        } catch {
-            throw .malformed(String(describing: error))
-        }
-    }
-
-    /// The deepest nesting of arrays and objects, counted without parsing.
-    static func nestingDepth(of data: Data) -> Int {
-        var depth = 0
-        var deepest = 0
-        var inString = false
-        var escaped = false
-        for byte in data {
-            if inString {
-                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
-                continue
-            }
-            switch byte {
-            case 0x22: inString = true
-            case 0x5B, 0x7B:
-                depth += 1
-                deepest = max(deepest, depth)
-            case 0x5D, 0x7D: depth -= 1
-            default: break
-            }
-        }
-        return deepest
+        guard data.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else { throw .empty }
+        return try JSONReader.parse(data, maxDepth: maxDepth)
     }
 
     public subscript(key: String) -> JSONValue {

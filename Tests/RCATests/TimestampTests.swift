@@ -1,0 +1,32 @@
+import Foundation
+import RCACore
+import Testing
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test("instants are written as fixed-width UTC ISO 8601 with milliseconds, matching Foundation's calendar")
+    func format() throws {
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: 1_764_426_622.5)) == "2025-11-29T14:30:22.500Z")
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000Z")
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var rng = SplitMix64(state: 7)
+        for _ in 0..<2000 {
+            let date = Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000...4_000_000_000, using: &rng)))
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.000Z", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!)
+            #expect(Timestamp.string(from: date) == expected)
+        }
+    }
+
+    @Test("written instants read back, as do the common ISO 8601 variants")
+    func roundTrip() {
+        let date = Date(timeIntervalSince1970: 1_764_426_622.123)
+        #expect(abs((Timestamp.date(from: Timestamp.string(from: date))?.timeIntervalSince1970 ?? 0) - 1_764_426_622.123) < 0.0005)
+        #expect(Timestamp.date(from: "2026-11-29T06:00:00Z") != nil)
+        #expect(Timestamp.date(from: "2026-11-29T06:00:00+01:00") != nil)
+        #expect(Timestamp.date(from: "not a time") == nil)
+    }
+}

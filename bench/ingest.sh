@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Measures webhook ingestion with wrk: accepted webhooks per second, latency
+# percentiles and peak memory, then checks in the database that every 202 has
+# its ticket. The server runs as ROLE=web (ingestion only, no workers), with a
+# fresh database.
+#   bench/ingest.sh [sqlite|postgres] [seconds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend="${1:-sqlite}"
+seconds="${2:-10}"
+connections="${3:-32}"
+token="bench-webhook-token-0123456789"
+
+command -v wrk >/dev/null || { echo "ingest.sh: wrk is needed (apt-get install -y wrk)" >&2; exit 1; }
+swift build -c release --product rca-assistant >/dev/null
+binary="$(swift build -c release --show-bin-path)/rca-assistant"
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+database_url=""
+if [ "$backend" = postgres ]; then
+    admin_url="$(PG_TEST_PORT="${PG_BENCH_PORT:-55433}" PG_TEST_FSYNC=on scripts/postgres-up.sh)"
+    database="bench_$$"
+    psql "${admin_url%%\?*}" -qc "CREATE DATABASE $database" >/dev/null
+    database_url="${admin_url%/rca*}/$database?sslmode=disable"
+fi
+
+DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error ROLE=web DATABASE_URL="$database_url" \
+    "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+ALERT_TEMPLATE="$PWD/bench/adf-alert.json" wrk -t2 -c"$connections" -d"${seconds}s" --latency \
+    -s bench/unique-adf.lua "http://127.0.0.1:$port/azure-monitor?token=$token" | tee "$work/wrk.txt"
+
+sleep 1
+accepted="$(curl -fs "http://127.0.0.1:$port/metrics" | awk '/^rca_http_requests_total\{route="\/azure-monitor",method="POST",status="202"\}/ {print $2}')"
+peak_rss_kib="$(awk '/VmHWM/ {print $2}' "/proc/$server/status")"
+kill -TERM "$server"
+wait "$server" || true
+
+if [ "$backend" = postgres ]; then
+    tickets="$(psql "${admin_url%/rca*}/$database" -qtAc 'SELECT COUNT(*) FROM tickets')"
+    psql "${admin_url%%\?*}" -qc "DROP DATABASE $database" >/dev/null
+else
+    tickets="$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM tickets').fetchone()[0])" "$work/data/rca.sqlite")"
+fi
+echo "backend=$backend connections=$connections accepted_202=$accepted tickets_in_database=$tickets peak_rss_mib=$((peak_rss_kib / 1024))"
+[ "$tickets" -ge "$accepted" ] || { echo "MISMATCH: $accepted answers 202 but only $tickets tickets were committed" >&2; exit 1; }
