@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RCAServer
+import RCAStore
 
 /// The operator's interface: one executable whose subcommands run the server
 /// and administer its data.
@@ -59,4 +60,21 @@ func commandLogger(_ configuration: ServerConfiguration) -> Logger {
     var logger = Logger(label: "rca-assistant")
     logger.logLevel = max(configuration.logLevel, .warning)
     return logger
+}
+
+/// Opens the configured database, migrated, for a command other than
+/// `serve`; closes it afterwards whatever happens.
+func withMigratedDatabase<Result>(_ body: (Database) async throws -> Result) async throws -> Result {
+    let configuration = try ServerConfiguration.current()
+    _ = try DataDirectory(path: configuration.dataDirectory)
+    let database = try await ServerStartup.openDatabase(configuration, logger: commandLogger(configuration))
+    do {
+        _ = try await ServerStartup.migrate(database, configuration: configuration)
+        let result = try await body(database)
+        await database.close()
+        return result
+    } catch {
+        await database.close()
+        throw error
+    }
 }

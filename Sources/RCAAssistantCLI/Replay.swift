@@ -14,22 +14,14 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.run {
-            let configuration = try ServerConfiguration.current()
-            _ = try DataDirectory(path: configuration.dataDirectory)
-            let database = try await ServerStartup.openDatabase(configuration, logger: commandLogger(configuration))
             let outcomes: [PayloadReplayer.Outcome]
             do {
-                _ = try await ServerStartup.migrate(database, configuration: configuration)
-                let queue = JobQueue(database: database)
-                outcomes = try await PayloadReplayer(database: database, jobQueue: queue).replay(ids: ids)
+                outcomes = try await withMigratedDatabase { database in
+                    try await PayloadReplayer(database: database, jobQueue: JobQueue(database: database)).replay(ids: ids)
+                }
             } catch let error as ReplayError {
-                await database.close()
                 throw CommandError(message: error.description)
-            } catch {
-                await database.close()
-                throw error
             }
-            await database.close()
             if outcomes.isEmpty { Console.print("Nothing to replay: no stored payload failed to parse.") }
             for outcome in outcomes {
                 var line = "#\(outcome.payloadID) \(outcome.endpoint): \(outcome.status)"

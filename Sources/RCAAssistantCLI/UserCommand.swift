@@ -110,20 +110,11 @@ extension UserRole: ExpressibleByArgument {}
 /// command, and turns the store's refusals into one-line errors.
 private func withUsers(_ body: (UserStore) async throws -> Void) async throws {
     try await CommandFailure.run {
-        let configuration = try ServerConfiguration.current()
-        _ = try DataDirectory(path: configuration.dataDirectory)
-        let database = try await ServerStartup.openDatabase(configuration, logger: commandLogger(configuration))
         do {
-            _ = try await ServerStartup.migrate(database, configuration: configuration)
-            try await body(UserStore(database: database))
+            try await withMigratedDatabase { database in try await body(UserStore(database: database)) }
         } catch let error as UserStoreError {
-            await database.close()
             throw CommandError(message: error.description)
-        } catch {
-            await database.close()
-            throw error
         }
-        await database.close()
     }
 }
 

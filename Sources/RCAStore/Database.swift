@@ -184,30 +184,28 @@ public final class Database: Sendable {
         switch backend {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock {
-                let sql = writer.sql(queryLogLevel: .trace)
-                try await sql.raw("BEGIN IMMEDIATE").run()
-                do {
-                    let result = try await body(sql)
-                    try await sql.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
-                }
+                try await Self.inTransaction(writer.sql(queryLogLevel: .trace), begin: "BEGIN IMMEDIATE", body)
             }
         case .postgres(let client, _, let timeout):
             return try await withPostgresConnection(client, timeout: timeout) { connection in
-                let sql = connection.sql(queryLogLevel: .trace, logger: self.logger)
-                try await sql.raw("BEGIN").run()
-                do {
-                    let result = try await body(sql)
-                    try await sql.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
-                }
+                try await Self.inTransaction(connection.sql(queryLogLevel: .trace, logger: self.logger), begin: "BEGIN", body)
             }
+        }
+    }
+
+    private static func inTransaction<Result: Sendable>(
+        _ sql: any SQLDatabase,
+        begin: SQLQueryString,
+        _ body: (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await sql.raw(begin).run()
+        do {
+            let result = try await body(sql)
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
         }
     }
 

@@ -12,11 +12,7 @@ public struct AzureMonitorParser: AlertPayloadParser {
     public init() {}
 
     public func parse(_ json: JSONValue, receivedAt: Date) throws(PayloadError) -> ParsedPayload {
-        guard let essentials = AlertEssentials(json["data"]["essentials"]) else {
-            throw .unrecognized(
-                "expected an Azure Monitor common alert schema payload with data.essentials; turn on \"Enable the common alert schema\" on the action group's webhook"
-            )
-        }
+        let essentials = try AlertEssentials.of(json)
         let context = json["data"]["alertContext"].decodingEmbeddedJSON
         let customProperties = json["data"]["customProperties"].object ?? [:]
         var events = DataFactoryAlerts.events(essentials: essentials, context: context, receivedAt: receivedAt)

@@ -16,6 +16,17 @@ struct AlertEssentials {
     let resolvedAt: Date?
     let description: String?
 
+    /// The essentials of a common-schema payload, or the 422 reason that tells
+    /// the sender to turn the common schema on.
+    static func of(_ json: JSONValue) throws(PayloadError) -> AlertEssentials {
+        guard let essentials = AlertEssentials(json["data"]["essentials"]) else {
+            throw .unrecognized(
+                "expected an Azure Monitor common alert schema payload with data.essentials; turn on \"Enable the common alert schema\" on the action group's webhook"
+            )
+        }
+        return essentials
+    }
+
     init?(_ essentials: JSONValue) {
         guard essentials.object != nil else { return nil }
         alertID = essentials["alertId"].string

@@ -12,11 +12,7 @@ public struct DatabricksClusterAlertParser: AlertPayloadParser {
     public init() {}
 
     public func parse(_ json: JSONValue, receivedAt: Date) throws(PayloadError) -> ParsedPayload {
-        guard let essentials = AlertEssentials(json["data"]["essentials"]) else {
-            throw .unrecognized(
-                "expected an Azure Monitor common alert schema payload with data.essentials; turn on \"Enable the common alert schema\" on the action group's webhook"
-            )
-        }
+        let essentials = try AlertEssentials.of(json)
         let context = json["data"]["alertContext"].decodingEmbeddedJSON
         var rows = LogSearchResults.rows(in: context)
         let dimensions = LogSearchResults.dimensions(in: context)
