@@ -145,3 +145,18 @@ struct DatabricksEnrichmentTests {
         }
     }
 }
+
+@Suite("Analysis job failures")
+struct AnalysisFailureTests {
+    @Test("a ticket whose analysis job runs out of attempts shows the error and an audit line", arguments: TestBackend.enabled)
+    func exhaustedAttempts(backend: TestBackend) async throws {
+        let fake = ScriptedAnswers()
+        fake.always(DatabricksEnrichmentTests.runsGet, .init(.serviceUnavailable, body: #"{"error_code":"TEMPORARILY_UNAVAILABLE"}"#))
+
+        let (ticket, audit) = try await DatabricksEnrichmentTests.ingestAndAnalyze(backend, fake: fake, environment: ["JOB_MAX_ATTEMPTS": "1"])
+
+        #expect(ticket.analysisState == "failed")
+        #expect(ticket.analysisError == "Databricks Jobs API: the service answered 503")
+        #expect(audit.map(\.action) == ["Ticket Created", "Analysis Failed"])
+    }
+}
