@@ -97,7 +97,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
             database: dependencies.database,
             jobQueue: dependencies.jobQueue,
             wakeups: dependencies.wakeups,
-            metrics: dependencies.metrics
+            metrics: dependencies.metrics,
+            logger: dependencies.logger
         )
     ).register(on: router)
     return router

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RCASources
 import RCAStore
 
@@ -9,8 +10,15 @@ public struct Ingestion: Sendable {
     private let wakeups: JobWakeups
     private let metrics: AppMetrics
 
-    public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics) {
+    private let database: Database
+    private let store: IngestionStore
+    private let logger: Logger
+
+    public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics, logger: Logger) {
         let store = IngestionStore(jobQueue: jobQueue)
+        self.database = database
+        self.store = store
+        self.logger = logger
         committer = GroupCommitter(database: database) { arrivals, sql in
             try await store.record(arrivals, on: sql)
         }
@@ -19,15 +27,36 @@ public struct Ingestion: Sendable {
     }
 
     /// Stores the payload with what its parser made of it and applies that to
-    /// the tickets; returns once everything is committed.
+    /// the tickets; returns once everything is committed. If applying it fails
+    /// for any reason but an unreachable database, the payload is still kept,
+    /// marked failed, so that it can be replayed once the cause is fixed.
     public func ingest(_ payload: IncomingPayload, outcome: PayloadOutcome) async throws -> IngestionResult {
-        let result = try await committer.submit(try IngestionStore.Arrival(payload: payload, outcome: outcome))
+        let result: IngestionResult
+        do {
+            result = try await committer.submit(try IngestionStore.Arrival(payload: payload, outcome: outcome))
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            let reason = "could not be applied to the tickets: \(Database.describe(error))"
+            logger.error("webhook payload kept but not applied", metadata: ["endpoint": .string(payload.endpoint), "error": .string(Database.describe(error))])
+            let kept = try await database.transaction { [store] sql in
+                try await store.record(payload, outcome: .failed(reason), on: sql)
+            }
+            throw IngestionFailure(payloadID: kept.payloadID, reason: reason)
+        }
         if !result.created.isEmpty {
             metrics.ticketCreated(count: result.created.count)
             wakeups.signal()
         }
         return result
     }
+}
+
+/// A payload that was kept but could not be applied: a fault of ours, not
+/// the sender's, reported with the payload's id for replay.
+struct IngestionFailure: Error {
+    let payloadID: Int64
+    let reason: String
 }
 
 extension AlertPayloadParser {

@@ -108,6 +108,11 @@ struct WebhookRoutes: Sendable {
             return try await ingestion.ingest(payload, outcome: outcome)
         } catch let error as DatabaseError {
             throw APIError(.serviceUnavailable, "the database is unavailable (\(error.reason)); nothing was stored, retry later", headers: [.retryAfter: "5"])
+        } catch let failure as IngestionFailure {
+            throw APIError(
+                .internalServerError,
+                "the payload was kept as #\(failure.payloadID) but \(failure.reason); this is a fault of the server, and the payload can be replayed with `rca-assistant replay \(failure.payloadID)` once it is fixed"
+            )
         }
     }
 }

@@ -38,7 +38,7 @@ public enum PayloadOutcome: Sendable, Equatable {
 
     var parseError: String? {
         switch self {
-        case .failed(let reason), .ignored(let reason): reason
+        case .failed(let reason), .ignored(let reason): StoredText.clean(reason)
         case .alerts: nil
         }
     }
@@ -109,6 +109,12 @@ public struct IngestionStore: Sendable {
         let enrichment: String?
 
         init(_ event: AlertEvent) throws {
+            var event = event
+            event.dedupKey = StoredText.clean(event.dedupKey)
+            event.resource = StoredText.clean(event.resource)
+            event.runID = event.runID.map(StoredText.clean)
+            event.errorMessage = StoredText.clean(event.errorMessage)
+            event.details = Dictionary(event.details.map { (StoredText.clean($0.key), StoredText.clean($0.value)) }) { first, _ in first }
             self.event = event
             let occurred = event.occurredAt ?? Date()
             candidateTicketID = TicketID.make(source: event.source, at: occurred)
@@ -316,6 +322,14 @@ public struct IngestionStore: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Text as both databases can store it: PostgreSQL refuses NUL characters
+/// in text columns, though JSON strings may carry them (`\u0000`).
+enum StoredText {
+    static func clean(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 }
 

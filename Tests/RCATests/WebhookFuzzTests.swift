@@ -74,9 +74,9 @@ struct WebhookFuzzTests {
         ("/webhook/generic", "constructed/alertmanager-two-firing.json"),
     ]
 
-    @Test("malformed, truncated, wrongly typed, deeply nested and oversized bodies never get a 500, and every one is stored")
-    func neverFiveHundred() async throws {
-        try await TestDatabase.with(.sqlite) { database, _ in
+    @Test("malformed, truncated, wrongly typed, deeply nested and oversized bodies never get a 500, and every one is stored", arguments: TestBackend.enabled)
+    func neverFiveHundred(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
             let app = buildApplication(try WebhookHarness.dependencies(database, environment: ["MAX_BODY_BYTES": "65536"]))
             var rng = SplitMix64(state: 20_261_129)
             var cases: [(endpoint: String, body: Data)] = []

@@ -279,3 +279,26 @@ struct WebhookRoutesTests {
         }
     }
 }
+
+@Suite("Webhook text edge cases")
+struct WebhookTextTests {
+    @Test("a NUL character inside a JSON string is stored as U+FFFD on both databases", arguments: TestBackend.enabled)
+    func nulCharacter(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let app = buildApplication(try WebhookHarness.dependencies(database))
+            try await app.test(.router) { client in
+                let body = Data(#"{"resource":"nul\u0000job","run_id":"r\u00001","error_message":"before\u0000after","details":{"k\u0000":"v\u0000"}}"#.utf8)
+                let response = try await WebhookHarness.post(client, "/webhook/generic", body)
+                #expect(response.status == .accepted)
+                let ticketID = try #require(try WebhookHarness.answer(response).ticket_ids.first)
+                let ticket = try #require(try await TicketStore(database: database).find(id: ticketID))
+                #expect(ticket.errorMessage == "before\u{FFFD}after")
+                #expect(ticket.pipeline == "nul\u{FFFD}job")
+                #expect(ticket.detailValues["detail.k\u{FFFD}"] == "v\u{FFFD}")
+
+                let refused = try await WebhookHarness.post(client, "/webhook/generic", Data(#"{"resource":"r","error_message":"e","severity":"x\u0000"}"#.utf8))
+                #expect(refused.status == .unprocessableContent)
+            }
+        }
+    }
+}
