@@ -45,6 +45,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RCAAnalysis",
+            dependencies: ["RCACore"],
+            resources: [.copy("Resources/knowledge-base.json")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RCAStore",
             dependencies: [
                 "RCACore",
@@ -60,6 +66,7 @@ let package = Package(
             name: "RCAServer",
             dependencies: [
                 "RCACore",
+                "RCAAnalysis",
                 "RCASources",
                 "RCAStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -105,6 +112,7 @@ let package = Package(
             name: "RCATests",
             dependencies: [
                 "RCACore",
+                "RCAAnalysis",
                 "RCASources",
                 "RCAStore",
                 "RCAServer",

@@ -1,0 +1,57 @@
+import Foundation
+import RCACore
+
+/// The rules engine's knowledge: failure signatures and what they mean, kept
+/// as data (`Resources/knowledge-base.json`) so that they can be reviewed and
+/// extended without touching code. Rules are tried in order, most specific first.
+public struct KnowledgeBase: Sendable, Decodable {
+    /// One failure signature.
+    public struct Rule: Sendable, Decodable {
+        public let id: String
+        /// Case-insensitive regular expressions; the text a pattern matches is the evidence.
+        public let patterns: [String]
+        /// The vendor's code, or `{exception}` / `{code}` to take it from the text.
+        public let errorType: String
+        public let category: FailureCategory
+        public let severity: Severity
+        public let confidence: Confidence
+        /// May name `{path}`, `{table}`, `{column}`, `{host}`, `{cluster}`, `{exception}`.
+        public let rootCause: String
+        /// Used when the text does not name what `rootCause` refers to.
+        public let rootCauseGeneral: String?
+        public let recommendations: [String]
+        public let autoHeal: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, patterns, category, severity, confidence, recommendations
+            case errorType = "error_type"
+            case rootCause = "root_cause"
+            case rootCauseGeneral = "root_cause_general"
+            case autoHeal = "auto_heal"
+        }
+    }
+
+    public let version: Int
+    public let rules: [Rule]
+
+    /// The knowledge base shipped with this build.
+    public static func bundled() throws -> KnowledgeBase {
+        guard let url = Bundle.module.url(forResource: "knowledge-base", withExtension: "json") else {
+            throw KnowledgeBaseError.missing
+        }
+        return try JSONDecoder().decode(KnowledgeBase.self, from: Data(contentsOf: url))
+    }
+}
+
+/// The knowledge base could not be loaded.
+public enum KnowledgeBaseError: Error, CustomStringConvertible {
+    case missing
+    case invalidPattern(rule: String, pattern: String)
+
+    public var description: String {
+        switch self {
+        case .missing: "the rules knowledge base is missing from the build"
+        case .invalidPattern(let rule, let pattern): "rule \(rule) has an invalid pattern: \(pattern)"
+        }
+    }
+}
