@@ -38,7 +38,7 @@ struct Serve: AsyncParsableCommand {
             let logger = Logger(label: "rca-assistant")
 
             let prepared = try await ServerStartup.prepare(configuration, logger: logger)
-            let dependencies = AppDependencies(
+            let dependencies = try AppDependencies(
                 configuration: configuration,
                 database: prepared.database,
                 webhookToken: prepared.webhookToken.value,

@@ -5,11 +5,14 @@ import RCAStore
 import SQLKit
 
 /// The worker's step for each new ticket: find the real error (enrichment),
-/// then record the ticket as analyzed. Safe to run again after a crash: a
-/// ticket already analyzed is left alone.
+/// explain it (analysis), and store the validated result with its priority
+/// and SLA. Safe to run again after a crash: a ticket already analyzed is
+/// left alone.
 struct AnalyzeJobHandler: JobHandler {
     let database: Database
     let enrichers: [any AlertEnricher]
+    let analyzer: any RootCauseAnalyzer
+    let slaPolicy: SLAPolicy
     /// Tries of an enrichment that failed for a reason that may pass (429, 5xx, timeout) before going on without it.
     let enrichmentAttempts: Int
     /// The wait before the second try of an enrichment; it grows with each try.
@@ -46,15 +49,39 @@ struct AnalyzeJobHandler: JobHandler {
                 throw JobFailure.retryAfter(delay, reason)
             }
         }
+        let input = AnalysisInput(
+            source: AlertSource(rawValue: ticket.source) ?? .generic, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details
+        )
+        var analysis = try await analyzer.analyze(input).validated(against: errorMessage)
+        if let reported = ticket.severity.flatMap(Severity.init(rawValue:)), reported.isMoreSevere(than: analysis.severity) {
+            analysis.severity = reported
+            analysis.priority = Priority(severity: reported)
+        }
+        audits.append((
+            "RCA Generated",
+            "\(analysis.engine.rawValue) engine: \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue); \(analysis.priority.rawValue), SLA \(slaPolicy.seconds(for: analysis.priority) / 60) min"
+        ))
         let detailsText = try encode(details)
+        let recommendations = try encode(analysis.recommendations)
+        let evidence = try encode(analysis.evidence)
         let finalError = errorMessage
         let finalRunID = runID
+        let result = analysis
+        let slaSeconds = slaPolicy.seconds(for: analysis.priority)
         let pendingAudits = audits
         try await database.transaction { sql in
             let updated = try await sql.raw(
                 """
                 UPDATE tickets
                 SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
+                    rca_result = \(bind: result.rootCause), recommendations = \(bind: recommendations),
+                    confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
+                    priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
+                    affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
+                    category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
+                    auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
+                    analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),
+                    analysis_latency_ms = \(bind: result.latencyMilliseconds),
                     analysis_state = 'done', analysis_error = NULL, updated_at = \(bind: Timestamp.now())
                 WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
                 RETURNING id
@@ -115,7 +142,7 @@ struct AnalyzeJobHandler: JobHandler {
         return payload.ticket_id
     }
 
-    private func encode(_ details: [String: String]) throws -> String {
+    private func encode<Value: Encodable>(_ details: Value) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(details), as: UTF8.self)
@@ -139,4 +166,17 @@ extension EnrichmentRequest {
             "set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, ADF_SUBSCRIPTION_ID, ADF_RESOURCE_GROUP and ADF_FACTORY_NAME"
         }
     }
+}
+
+extension Severity {
+    private var rank: Int {
+        switch self {
+        case .critical: 3
+        case .high: 2
+        case .medium: 1
+        case .low: 0
+        }
+    }
+
+    func isMoreSevere(than other: Severity) -> Bool { rank > other.rank }
 }

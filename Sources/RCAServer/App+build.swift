@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import RCAAnalysis
 import RCACore
 import RCASources
 import RCAStore
@@ -28,10 +29,12 @@ public struct AppDependencies: Sendable {
         parsers: [any AlertPayloadParser] = SourceRegistry.parsers,
         enrichers: [any AlertEnricher] = [],
         enrichmentRetryDelay: Duration = .seconds(5),
+        analyzer: (any RootCauseAnalyzer)? = nil,
+        slaPolicy: SLAPolicy = .defaults,
         jobHandlers: [String: any JobHandler] = [:],
         metrics: AppMetrics = AppMetrics(),
         logger: Logger
-    ) {
+    ) throws {
         self.configuration = configuration
         self.database = database
         self.webhookToken = webhookToken
@@ -44,8 +47,8 @@ public struct AppDependencies: Sendable {
         )
         self.jobHandlers = [
             IngestionStore.analyzeJobKind: AnalyzeJobHandler(
-                database: database, enrichers: enrichers, enrichmentAttempts: 3,
-                enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
+                database: database, enrichers: enrichers, analyzer: try analyzer ?? RulesEngine(), slaPolicy: slaPolicy,
+                enrichmentAttempts: 3, enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
             ),
         ].merging(jobHandlers) { _, given in given }
         self.wakeups = JobWakeups()

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -235,6 +235,23 @@ extension Migrator {
             "ALTER TABLE tickets ADD COLUMN enrichment TEXT",
             "ALTER TABLE tickets ADD COLUMN analysis_error TEXT",
             "ALTER TABLE tickets ADD COLUMN raw_payload_id BIGINT",
+        ]
+    }
+}
+
+extension Migrator {
+    /// What an analysis adds beyond the seed's RCA columns: the taxonomy
+    /// category, the quoted evidence, whether a retry may fix it, and which
+    /// engine (and model) answered at what cost.
+    static let analysisResults = Migration(version: 3, name: "analysis results") { dialect in
+        [
+            "ALTER TABLE tickets ADD COLUMN category TEXT",
+            "ALTER TABLE tickets ADD COLUMN evidence TEXT",
+            "ALTER TABLE tickets ADD COLUMN auto_heal_possible \(dialect.boolean)",
+            "ALTER TABLE tickets ADD COLUMN analysis_engine TEXT",
+            "ALTER TABLE tickets ADD COLUMN analysis_model TEXT",
+            "ALTER TABLE tickets ADD COLUMN analysis_tokens INTEGER",
+            "ALTER TABLE tickets ADD COLUMN analysis_latency_ms INTEGER",
         ]
     }
 }

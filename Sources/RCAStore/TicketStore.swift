@@ -23,9 +23,26 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
     public let details: String?
     public let enrichment: String?
     public let rawPayloadID: Int64?
+    public let rcaResult: String?
+    public let recommendations: String?
+    public let confidence: String?
+    public let priority: String?
+    public let errorType: String?
+    public let affectedEntity: String?
+    public let slaSeconds: Int?
+    public let slaStatus: String?
+    public let category: String?
+    public let evidence: String?
+    public let analysisEngine: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, timestamp, pipeline, source, status, severity, details, enrichment
+        case id, timestamp, pipeline, source, status, severity, details, enrichment, recommendations, confidence, priority, category, evidence
+        case rcaResult = "rca_result"
+        case errorType = "error_type"
+        case affectedEntity = "affected_entity"
+        case slaSeconds = "sla_seconds"
+        case slaStatus = "sla_status"
+        case analysisEngine = "analysis_engine"
         case runID = "run_id"
         case dedupKey = "dedup_key"
         case errorMessage = "error_message"

@@ -105,6 +105,6 @@ struct CommandLineTests {
         #expect(reset.stderr == "rca-assistant: no user with e-mail nobody@example.com\n")
 
         let migrate = try await CommandProcess.run(["migrate"], environment: [:], directory: folder)
-        #expect(migrate.stdout == "Schema is up to date (version 2).\n")
+        #expect(migrate.stdout == "Schema is up to date (version 3).\n")
     }
 }

@@ -24,7 +24,7 @@ struct DataFactoryEnrichmentTests {
                 "AZURE_AUTHORITY_HOST": server.baseURL, "AZURE_MANAGEMENT_URL": server.baseURL, "ENRICHMENT_TIMEOUT_SECONDS": "2",
             ])
             let app = buildApplication(
-                AppDependencies(
+                try AppDependencies(
                     configuration: configuration, database: database, webhookToken: WebhookHarness.token,
                     enrichers: makeEnrichers(configuration), enrichmentRetryDelay: .milliseconds(100), logger: TestDatabase.quietLogger
                 )
@@ -61,7 +61,12 @@ struct DataFactoryEnrichmentTests {
         #expect(ticket.errorMessage?.hasPrefix("[Activity: ExampleCopyActivity (Copy)] 2200: ErrorCode=UserErrorSourceBlobNotExists") == true)
         #expect(ticket.detailValues["error_code"] == "2200")
         #expect(ticket.detailValues["failed_activities"] == "ExampleCopyActivity")
-        #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched"])
+        #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched", "RCA Generated"])
+        #expect(ticket.category == "missing_input_data")
+        #expect(ticket.errorType == "UserErrorSourceBlobNotExists")
+        #expect(ticket.rcaResult == "The source file sales/2026/11/29.csv does not exist, so the copy had nothing to read")
+        #expect(ticket.severity == "High" && ticket.priority == "P2")
+        #expect(ticket.confidence == "Very High")
 
         let tokenRequest = try #require(fake.received.first { $0.path == Self.tokenPath })
         #expect(tokenRequest.body.contains("grant_type=client_credentials"))

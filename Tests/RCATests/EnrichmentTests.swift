@@ -31,7 +31,7 @@ struct DatabricksEnrichmentTests {
                 environment: ["PORT": "0", "DATABRICKS_HOST": server.baseURL, "DATABRICKS_TOKEN": token, "ENRICHMENT_TIMEOUT_SECONDS": "1"]
                     .merging(environment) { $1 }
             )
-            let dependencies = AppDependencies(
+            let dependencies = try AppDependencies(
                 configuration: configuration,
                 database: database,
                 webhookToken: WebhookHarness.token,
@@ -77,7 +77,13 @@ struct DatabricksEnrichmentTests {
         #expect(ticket.detailValues["cluster_id"] == "0923-164208-meows279")
         #expect(ticket.detailValues["run_page_url"] == "https://my-workspace.cloud.databricks.com/#job/11223344/run/123")
         #expect(ticket.detailValues["failed_tasks"] == "Orders_Ingest, Sessionize")
-        #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched"])
+        #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched", "RCA Generated"])
+        #expect(ticket.category == "dependency_or_library_failure")
+        #expect(ticket.errorType == "LIBRARY_INSTALLATION_FAILED")
+        #expect(ticket.rcaResult == "A library could not be installed on the cluster, so the task could not start")
+        #expect(ticket.priority == "P2" && ticket.slaSeconds == 1800)
+        #expect(ticket.analysisEngine == "rules")
+        #expect(ticket.evidence?.contains("Library installation failed") == true)
         #expect(fake.received.first?.query == "run_id=11223344")
         #expect(fake.received.allSatisfy { $0.authorization == "Bearer \(Self.token)" })
         #expect(fake.received.filter { $0.path == Self.getOutput }.compactMap(\.query) == ["run_id=2112892", "run_id=2112902"])
@@ -93,7 +99,7 @@ struct DatabricksEnrichmentTests {
         let (ticket, audit) = try await Self.ingestAndAnalyze(.sqlite, fake: fake)
 
         #expect(ticket.errorMessage?.contains("FileNotFoundError: [Errno 2] No such file or directory") == true)
-        #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched"])
+        #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched", "RCA Generated"])
         #expect(fake.count(Self.runsGet) == 2)
     }
 

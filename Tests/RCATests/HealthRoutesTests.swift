@@ -10,7 +10,7 @@ import Testing
 @Suite("Health, readiness and metrics")
 struct HealthRoutesTests {
     static func dependencies(_ database: Database) throws -> AppDependencies {
-        AppDependencies(
+        try AppDependencies(
             configuration: try ServerConfiguration(environment: ["PORT": "0"]),
             database: database,
             webhookToken: "test-webhook-token-0123456789",
@@ -36,7 +36,7 @@ struct HealthRoutesTests {
                 try await client.execute(uri: "/ready", method: .get) { response in
                     #expect(response.status == .ok)
                     let body = String(buffer: response.body)
-                    #expect(body.contains(#""schema_version":2"#))
+                    #expect(body.contains(#""schema_version":3"#))
                     #expect(body.contains(#""database":"\#(database.dialect.rawValue)""#))
                 }
             }

@@ -185,3 +185,12 @@ struct RulesEngineTests {
         #expect(SLAPolicy.defaults.seconds(for: .p2) == 1800)
     }
 }
+
+@Suite("Fact extraction")
+struct FactExtractionTests {
+    @Test("a blob prefix followed by punctuation is read without it")
+    func blobPrefixPunctuation() {
+        let analysis = RulesEngineTests.analyze("Message=The required Blob is missing. ContainerName: raw, BlobPrefix: sales/2026/11/29.csv.,Source=Microsoft.DataTransfer.ClientLibrary,'")
+        #expect(analysis.rootCause == "The source file sales/2026/11/29.csv does not exist, so the copy had nothing to read")
+    }
+}

@@ -26,7 +26,7 @@ struct StartupTests {
 
         let first = try await ServerStartup.prepare(configuration, logger: TestDatabase.quietLogger, hasher: hasher)
         let password = try #require(first.firstAdminPassword)
-        #expect(first.appliedMigrations == [1, 2])
+        #expect(first.appliedMigrations == [1, 2, 3])
         guard case .generatedFile(let jwtFile) = first.jwtSecret.origin else {
             Issue.record("the JWT secret was not generated")
             return

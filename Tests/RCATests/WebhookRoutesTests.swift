@@ -17,7 +17,7 @@ struct WebhookHarness {
     static let token = "test-webhook-token-0123456789"
 
     static func dependencies(_ database: Database, environment: [String: String] = [:]) throws -> AppDependencies {
-        AppDependencies(
+        try AppDependencies(
             configuration: try ServerConfiguration(environment: ["PORT": "0", "ROLE": "web"].merging(environment) { $1 }),
             database: database,
             webhookToken: token,

@@ -25,7 +25,7 @@ enum FactExtractor {
 
     private static let pathPatterns = [
         regex(#"\b(?:abfss?|wasbs?|dbfs|s3a?|gs|adl)://[^\s'",;)\]]+"#),
-        regex(#"BlobPrefix:\s*([^\s,]+?)[,.]?(?:\s|$)"#),
+        regex(#"BlobPrefix:\s*([^\s,']+)"#),
         regex(#"Path does not exist:\s*([^\s'",;]+)"#),
         regex(#"No such file or directory:\s*'([^']+)'"#),
         regex(#"FileNotFoundError:[^'\n]*'([^']+)'"#),
