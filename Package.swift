@@ -84,6 +84,8 @@ let package = Package(
             name: "RCAAssistantCLI",
             dependencies: [
                 "RCACore",
+                "RCAAnalysis",
+                "RCASources",
                 "RCAStore",
                 "RCAServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,4 +1,5 @@
 import Foundation
+import RCACore
 import RCATesting
 import Testing
 
@@ -106,5 +107,44 @@ struct CommandLineTests {
 
         let migrate = try await CommandProcess.run(["migrate"], environment: [:], directory: folder)
         #expect(migrate.stdout == "Schema is up to date (version 3).\n")
+    }
+}
+
+@Suite("Command line analysis")
+struct AnalyzeCommandTests {
+    @Test("analyze explains an error text offline, as a summary or as JSON")
+    func text() async throws {
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let summary = try await CommandProcess.run(
+            ["analyze", "ModuleNotFoundError: No module named 'great_expectations'", "--source", "databricks"], environment: [:], directory: folder
+        )
+        #expect(summary.status == 0)
+        #expect(summary.stdout.contains("Root cause:   A Python module the job imports is not installed on the cluster"))
+        #expect(summary.stdout.contains("Category:     dependency_or_library_failure    Error type: ModuleNotFoundError"))
+        #expect(summary.stdout.contains("Evidence:     \"ModuleNotFoundError: No module named 'great_expectations'\""))
+
+        let json = try await CommandProcess.run(["analyze", "Cluster terminated. Reason: INIT_SCRIPT_FAILURE", "--json"], environment: [:], directory: folder)
+        let decoded = try JSONDecoder().decode(RootCauseAnalysis.self, from: Data(json.stdout.utf8))
+        #expect(decoded.category == .configurationError)
+        #expect(decoded.errorType == "INIT_SCRIPT_FAILURE")
+        #expect(decoded.priority == .p2)
+    }
+
+    @Test("analyze --file reads the failures of a webhook payload")
+    func file() async throws {
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try await CommandProcess.run(
+            ["analyze", "--file", Fixture.url("constructed/adf-log-v1-activity-rows.json").path], environment: [:], directory: folder
+        )
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Failure:      LoadSalesPipeline"))
+        #expect(result.stdout.contains("Failure:      ExportFinance"))
+        #expect(result.stdout.contains("Error type: 3608"))
+
+        let neither = try await CommandProcess.run(["analyze"], environment: [:], directory: folder)
+        #expect(neither.status == 1)
+        #expect(neither.stderr == "rca-assistant: give either an error text or --file, not both or neither\n")
     }
 }
