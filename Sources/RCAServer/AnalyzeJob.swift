@@ -68,6 +68,7 @@ struct AnalyzeJobHandler: JobHandler {
         let finalRunID = runID
         let result = analysis
         let slaSeconds = slaPolicy.seconds(for: analysis.priority)
+        let slaDeadline = Timestamp.string(from: (Timestamp.date(from: ticket.firstSeen) ?? Date()).addingTimeInterval(TimeInterval(slaSeconds)))
         let pendingAudits = audits
         try await database.transaction { sql in
             let updated = try await sql.raw(
@@ -78,6 +79,7 @@ struct AnalyzeJobHandler: JobHandler {
                     confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
                     priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
                     affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
+                    sla_deadline = \(bind: slaDeadline),
                     category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
                     auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
                     analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),

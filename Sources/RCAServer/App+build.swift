@@ -78,7 +78,8 @@ public func buildApplication(
                 concurrency: configuration.workerConcurrency,
                 wakeups: dependencies.wakeups,
                 logger: dependencies.logger
-            )
+            ),
+            SLAMonitor(database: dependencies.database, interval: .seconds(configuration.slaCheckSeconds), logger: dependencies.logger)
         )
     }
     return app

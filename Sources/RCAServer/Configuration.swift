@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var logFormat: LogFormat
     public var role: ServerRole
     public var workerConcurrency: Int
+    /// How often workers look for tickets whose SLA ran out.
+    public var slaCheckSeconds: Int
     public var jobLeaseSeconds: Int
     public var jobMaxAttempts: Int
     /// The Databricks workspace and token for the Jobs API; both or neither.
@@ -76,6 +78,7 @@ public struct ServerConfiguration: Sendable {
         logFormat = try reader.choice("LOG_FORMAT", default: .text) { LogFormat(rawValue: $0.lowercased()) }
         role = try reader.choice("ROLE", default: .all) { ServerRole(rawValue: $0.lowercased()) }
         workerConcurrency = try reader.integer("WORKER_CONCURRENCY", default: 4, range: 1...256)
+        slaCheckSeconds = try reader.integer("SLA_CHECK_SECONDS", default: 15, range: 1...3600)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1_024...67_108_864)

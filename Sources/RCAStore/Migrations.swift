@@ -252,6 +252,8 @@ extension Migrator {
             "ALTER TABLE tickets ADD COLUMN analysis_model TEXT",
             "ALTER TABLE tickets ADD COLUMN analysis_tokens INTEGER",
             "ALTER TABLE tickets ADD COLUMN analysis_latency_ms INTEGER",
+            "ALTER TABLE tickets ADD COLUMN sla_deadline TEXT",
+            "CREATE INDEX idx_tickets_sla_watch ON tickets (sla_status, sla_deadline)",
         ]
     }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import RCACore
+import RCAStore
+import ServiceLifecycle
+import SQLKit
+
+/// Marks tickets whose SLA ran out before anyone acknowledged them as
+/// Breached, with an audit line, when it happens rather than when someone
+/// looks. Safe with several replicas: each breach is written once.
+public struct SLAMonitor: Service {
+    let database: Database
+    let interval: Duration
+    let logger: Logger
+
+    public init(database: Database, interval: Duration, logger: Logger) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let breached = try await markBreaches()
+                if !breached.isEmpty { logger.notice("SLA breached", metadata: ["tickets": "\(breached.joined(separator: ","))"]) }
+            } catch {
+                logger.warning("cannot check SLAs", metadata: ["error": "\(Database.describe(error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Marks every open or in-progress ticket past its deadline; returns their ids.
+    @discardableResult
+    public func markBreaches(now: Date = Date()) async throws -> [String] {
+        let nowText = Timestamp.string(from: now)
+        return try await database.transaction { sql in
+            let rows = try await sql.raw(
+                """
+                UPDATE tickets SET sla_status = 'Breached', updated_at = \(bind: nowText)
+                WHERE sla_status = 'Pending' AND sla_deadline IS NOT NULL AND sla_deadline <= \(bind: nowText)
+                  AND status IN ('open', 'in_progress')
+                RETURNING id, priority, sla_seconds
+                """
+            ).all()
+            var ids: [String] = []
+            for row in rows {
+                let id = try row.decode(column: "id", as: String.self)
+                let priority = try row.decode(column: "priority", as: String?.self) ?? "?"
+                let minutes = (try row.decode(column: "sla_seconds", as: Int?.self) ?? 0) / 60
+                try await TicketStore.appendAudit(
+                    ticketID: id, action: "SLA Breached", details: "\(priority) ticket not acknowledged within \(minutes) min", on: sql
+                )
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import RCAServer
+import RCAStore
+import RCATesting
+import SQLKit
+import Testing
+
+@Suite("SLA monitor")
+struct SLAMonitorTests {
+    @Test("a ticket not acknowledged by its deadline is marked Breached once, with an audit line; acknowledged ones are not", arguments: TestBackend.enabled)
+    func breach(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let app = buildApplication(try WebhookHarness.dependencies(database, environment: ["ROLE": "all", "SLA_CHECK_SECONDS": "3600"]))
+            let ids = try await app.test(.router) { client in
+                var ids: [String] = []
+                for fixture in ["constructed/adf-log-v2-dimensions.json", "databricks/webhook-jobs.on_failure.job-run.json"] {
+                    let endpoint = fixture.hasPrefix("databricks") ? "/databricks-monitor" : "/azure-monitor"
+                    ids += try WebhookHarness.answer(try await WebhookHarness.post(client, endpoint, try Fixture.data(fixture))).ticket_ids
+                }
+                let tickets = TicketStore(database: database)
+                let deadline = ContinuousClock.now + .seconds(20)
+                for id in ids {
+                    while try await tickets.find(id: id)?.analysisState == "pending", ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                return ids
+            }
+            let acknowledged = ids[1]
+            try await database.transaction { sql in
+                try await sql.raw("UPDATE tickets SET status = 'acknowledged' WHERE id = \(bind: acknowledged)").run()
+            }
+            let monitor = SLAMonitor(database: database, interval: .seconds(60), logger: TestDatabase.quietLogger)
+            let tickets = TicketStore(database: database)
+
+            #expect(try await monitor.markBreaches(now: Date()).isEmpty, "nothing is due yet")
+            let breached = try await monitor.markBreaches(now: Date().addingTimeInterval(2 * 3600))
+            #expect(breached == [ids[0]])
+            #expect(try await tickets.find(id: ids[0])?.slaStatus == "Breached")
+            #expect(try await tickets.audit(ticketID: ids[0]).last?.details == "P2 ticket not acknowledged within 30 min")
+            #expect(try await tickets.find(id: acknowledged)?.slaStatus == "Pending")
+            #expect(try await monitor.markBreaches(now: Date().addingTimeInterval(3 * 3600)).isEmpty, "a breach is written once")
+        }
+    }
+}
