@@ -49,10 +49,19 @@ struct AnalyzeJobHandler: JobHandler {
                 throw JobFailure.retryAfter(delay, reason)
             }
         }
-        let input = AnalysisInput(
-            source: AlertSource(rawValue: ticket.source) ?? .generic, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details
-        )
-        var analysis = try await analyzer.analyze(input).validated(against: errorMessage)
+        let source = AlertSource(rawValue: ticket.source) ?? .generic
+        let input = AnalysisInput(source: source, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details)
+        let fingerprint = Fingerprint.of(source: source, errorText: errorMessage)
+        var analysis: RootCauseAnalysis
+        if let cached = try await cachedAnalysis(fingerprint: fingerprint, excluding: ticketID),
+           !cached.analysis.evidence.isEmpty, cached.analysis.evidence.allSatisfy(errorMessage.contains) {
+            analysis = try cached.analysis.validated(against: errorMessage)
+            analysis.affectedEntity = ticket.pipeline ?? analysis.affectedEntity
+            details["rca_cached_from"] = cached.ticketID
+            audits.append(("RCA Reused", "the same failure was analyzed for ticket \(cached.ticketID); no new analysis was made"))
+        } else {
+            analysis = try await analyzer.analyze(input).validated(against: errorMessage)
+        }
         if let reported = ticket.severity.flatMap(Severity.init(rawValue:)), reported.isMoreSevere(than: analysis.severity) {
             analysis.severity = reported
             analysis.priority = Priority(severity: reported)
@@ -79,7 +88,7 @@ struct AnalyzeJobHandler: JobHandler {
                     confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
                     priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
                     affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
-                    sla_deadline = \(bind: slaDeadline),
+                    sla_deadline = \(bind: slaDeadline), fingerprint = \(bind: fingerprint),
                     category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
                     auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
                     analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),
@@ -93,6 +102,39 @@ struct AnalyzeJobHandler: JobHandler {
             for (action, note) in pendingAudits {
                 try await TicketStore.appendAudit(ticketID: ticketID, action: action, details: note, on: sql)
             }
+        }
+    }
+
+    /// The analysis of the first analyzed ticket with this fingerprint. It is
+    /// reused only if its evidence occurs in the new text as well; otherwise
+    /// (the text differs in a path or a name) a fresh analysis names the right ones.
+    private func cachedAnalysis(fingerprint: String, excluding ticketID: String) async throws -> (ticketID: String, analysis: RootCauseAnalysis)? {
+        try await database.read { sql in
+            guard let row = try await sql.raw(
+                """
+                SELECT id, rca_result, recommendations, confidence, severity, error_type, affected_entity, category, evidence,
+                       auto_heal_possible, analysis_engine, analysis_model
+                FROM tickets
+                WHERE fingerprint = \(bind: fingerprint) AND analysis_state = 'done' AND rca_result IS NOT NULL AND id <> \(bind: ticketID)
+                ORDER BY first_seen, id
+                LIMIT 1
+                """
+            ).first() else { return nil }
+            let decoder = JSONDecoder()
+            let analysis = RootCauseAnalysis(
+                rootCause: try row.decode(column: "rca_result", as: String.self),
+                errorType: try row.decode(column: "error_type", as: String?.self) ?? FailureCategory.unknown.rawValue,
+                affectedEntity: try row.decode(column: "affected_entity", as: String?.self) ?? "",
+                severity: Severity(rawValue: try row.decode(column: "severity", as: String?.self) ?? "") ?? .medium,
+                confidence: Confidence(rawValue: try row.decode(column: "confidence", as: String?.self) ?? "") ?? .low,
+                recommendations: try decoder.decode([String].self, from: Data((try row.decode(column: "recommendations", as: String?.self) ?? "[]").utf8)),
+                autoHealPossible: try row.decode(column: "auto_heal_possible", as: Bool?.self) ?? false,
+                category: FailureCategory(rawValue: try row.decode(column: "category", as: String?.self) ?? "") ?? .unknown,
+                evidence: try decoder.decode([String].self, from: Data((try row.decode(column: "evidence", as: String?.self) ?? "[]").utf8)),
+                engine: AnalysisEngine(rawValue: try row.decode(column: "analysis_engine", as: String?.self) ?? "") ?? .rules,
+                model: try row.decode(column: "analysis_model", as: String?.self)
+            )
+            return (try row.decode(column: "id", as: String.self), analysis)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import RCACore
 import RCAServer
 import RCAStore
 import RCATesting
@@ -42,6 +43,57 @@ struct SLAMonitorTests {
             #expect(try await tickets.audit(ticketID: ids[0]).last?.details == "P2 ticket not acknowledged within 30 min")
             #expect(try await tickets.find(id: acknowledged)?.slaStatus == "Pending")
             #expect(try await monitor.markBreaches(now: Date().addingTimeInterval(3 * 3600)).isEmpty, "a breach is written once")
+        }
+    }
+}
+
+@Suite("Analysis cache")
+struct AnalysisCacheTests {
+    static func analyzeInTurn(_ messages: [(run: String, text: String)], database: Database) async throws -> [String] {
+        let app = buildApplication(try WebhookHarness.dependencies(database, environment: ["ROLE": "all"]))
+        let tickets = TicketStore(database: database)
+        return try await app.test(.router) { client in
+            var ids: [String] = []
+            for message in messages {
+                let body = try JSONSerialization.data(withJSONObject: ["resource": "daily_orders", "run_id": message.run, "error_message": message.text])
+                let id = try #require(try WebhookHarness.answer(try await WebhookHarness.post(client, "/webhook/generic", body)).ticket_ids.first)
+                let deadline = ContinuousClock.now + .seconds(20)
+                while try await tickets.find(id: id)?.analysisState == "pending", ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    @Test("a repeat of a known failure in another run reuses the first ticket's analysis and says so", arguments: TestBackend.enabled)
+    func reuse(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let text = "ModuleNotFoundError: No module named 'great_expectations'"
+            let ids = try await Self.analyzeInTurn([("r-1", text), ("r-2", text)], database: database)
+            let tickets = TicketStore(database: database)
+            let first = try #require(try await tickets.find(id: ids[0]))
+            let second = try #require(try await tickets.find(id: ids[1]))
+            #expect(first.detailValues["rca_cached_from"] == nil)
+            #expect(second.detailValues["rca_cached_from"] == ids[0])
+            #expect(second.rcaResult == first.rcaResult && second.category == first.category && second.confidence == first.confidence)
+            #expect(try await tickets.audit(ticketID: ids[1]).map(\.action).contains("RCA Reused"))
+        }
+    }
+
+    @Test("the same failure naming another file gets a fresh analysis that names the right file")
+    func freshWhenEvidenceDiffers() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let ids = try await Self.analyzeInTurn([
+                ("r-1", "FileNotFoundError: [Errno 2] No such file or directory: '/dbfs/mnt/raw/2026/11/29/orders.csv'"),
+                ("r-2", "FileNotFoundError: [Errno 2] No such file or directory: '/dbfs/mnt/raw/2026/11/30/orders.csv'"),
+            ], database: database)
+            let tickets = TicketStore(database: database)
+            let second = try #require(try await tickets.find(id: ids[1]))
+            #expect(second.detailValues["rca_cached_from"] == nil)
+            #expect(second.rcaResult == "The input /dbfs/mnt/raw/2026/11/30/orders.csv does not exist")
+            #expect(try await tickets.find(id: ids[0])?.evidence != nil)
         }
     }
 }

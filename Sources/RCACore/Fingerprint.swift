@@ -1,0 +1,41 @@
+import Foundation
+
+/// The signature of a failure: its error text with the parts that change
+/// from run to run (ids, GUIDs, times, dates in paths, numbers, hosts)
+/// normalized away, plus its source. Equal fingerprints mean "the same
+/// failure again", which lets an analysis be reused and recurrences linked.
+public enum Fingerprint {
+    private static let replacements: [(NSRegularExpression, String)] = [
+        (#"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"#, "<guid>"),
+        (#"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"#, "<time>"),
+        (#"\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?(?: [AP]M)?)?"#, "<time>"),
+        (#"(?<=/)\d{4}/\d{1,2}(?:/\d{1,2})?(?=/|\b)"#, "<date>"),
+        (#"\b(?:[a-z0-9-]+\.)+(?:net|com|io|org|internal|local)\b"#, "<host>"),
+        (#"\b\d{4}-\d{6}-[a-z0-9]{8}\b"#, "<cluster>"),
+        (#"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"#, "<hex>"),
+        (#"\d+(?:\.\d+)?"#, "<n>"),
+        (#"\s+"#, " "),
+    ].map { (try! NSRegularExpression(pattern: $0.0, options: [.caseInsensitive]), $0.1) }
+
+    /// The error text with its volatile parts replaced by placeholders.
+    public static func normalize(_ text: String) -> String {
+        var normalized = text
+        for (pattern, replacement) in replacements {
+            normalized = pattern.stringByReplacingMatches(
+                in: normalized, range: NSRange(normalized.startIndex..., in: normalized), withTemplate: replacement
+            )
+        }
+        return normalized.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A 16-hex-digit fingerprint of a failure from `source` with `errorText`.
+    public static func of(source: AlertSource, errorText: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(source.rawValue)\u{1F}\(normalize(errorText))".utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
