@@ -115,6 +115,8 @@ public enum ServerStartup {
 
 /// What `serve` prints on the console once it listens: where, with which
 /// database, the first admin password (first start only) and the webhook URLs.
+/// Secrets appear only on the start that generated them, since console
+/// output usually ends up in logs.
 public enum StartupBanner {
     public static func lines(for server: PreparedServer, listeningPort: Int, webhookPaths: [String]) -> [String] {
         var configuration = server.configuration
@@ -135,12 +137,18 @@ public enum StartupBanner {
         case .environment(let variable):
             lines.append("Webhook token: from \(variable)")
         }
+        let token: String
+        switch server.webhookToken.origin {
+        case .generatedFile: token = server.webhookToken.value
+        case .storedFile(let path): token = "<the token in \(path)>"
+        case .environment(let variable): token = "<$\(variable)>"
+        }
         if webhookPaths.isEmpty {
             lines.append("Webhook URLs: none; this process runs the workers only (ROLE=worker)")
         } else {
             lines.append("Webhook URLs (send alerts here; the token authenticates the sender):")
             for path in webhookPaths {
-                lines.append("  \(base)\(path)?token=\(server.webhookToken.value)")
+                lines.append("  \(base)\(path)?token=\(token)")
             }
         }
         return lines
