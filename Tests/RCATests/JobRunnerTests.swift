@@ -148,9 +148,9 @@ struct JobRunnerTests {
     @Test("a long job keeps its lease, so no other worker runs it meanwhile", arguments: TestBackend.enabled)
     func longJobKeepsLease(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
-            let queue = JobQueue(database: database, leaseDuration: .seconds(1))
+            let queue = JobQueue(database: database, leaseDuration: .seconds(3))
             try await queue.enqueue(kind: "slow", payload: "{}")
-            let handler = ScriptedHandler { _, _ in try await Task.sleep(for: .milliseconds(2500)) }
+            let handler = ScriptedHandler { _, _ in try await Task.sleep(for: .seconds(4)) }
             let runners = (0..<2).map { _ in
                 JobRunner(queue: queue, handlers: ["slow": handler], concurrency: 2, pollInterval: .milliseconds(50), logger: TestDatabase.quietLogger)
             }
@@ -179,7 +179,7 @@ struct JobRunnerTests {
             let started = Mutex(false)
             let handler = ScriptedHandler { _, _ in
                 started.withLock { $0 = true }
-                try await Task.sleep(for: .milliseconds(400))
+                try await Task.sleep(for: .milliseconds(1500))
             }
             let runner = JobRunner(queue: queue, handlers: ["work": handler], concurrency: 1, logger: TestDatabase.quietLogger)
             let group = ServiceGroup(configuration: .init(services: [runner], logger: TestDatabase.quietLogger))
