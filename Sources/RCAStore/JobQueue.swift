@@ -23,11 +23,14 @@ public struct JobRecord: Sendable, Equatable, Decodable {
     public let attempts: Int
     public let maxAttempts: Int
     public let lastError: String?
+    /// When the current lease runs out, in milliseconds since the epoch.
+    public let leaseExpiresAt: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, payload, state, attempts
         case maxAttempts = "max_attempts"
         case lastError = "last_error"
+        case leaseExpiresAt = "lease_expires_at"
     }
 }
 
@@ -232,7 +235,7 @@ public struct JobQueue: Sendable {
         try await database.read { sql in
             try await sql.raw(
                 """
-                SELECT id, kind, payload, state, attempts, max_attempts, last_error
+                SELECT id, kind, payload, state, attempts, max_attempts, last_error, lease_expires_at
                 FROM jobs WHERE kind = \(bind: kind) ORDER BY id
                 """
             ).all(decoding: JobRecord.self)

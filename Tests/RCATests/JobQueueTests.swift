@@ -119,6 +119,21 @@ struct JobQueueTests {
         }
     }
 
+    @Test("a renewed lease keeps other claimers away until the renewed time", arguments: TestBackend.enabled)
+    func renewal(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database, leaseDuration: .seconds(30))
+            try await queue.enqueue(kind: "analyze", payload: "{}")
+            let start = Date()
+            let held = try #require(try await queue.claim(owner: "w1", now: start).first)
+
+            #expect(try await queue.extendLease(held, now: start.addingTimeInterval(20)))
+            #expect(try await queue.claim(owner: "w2", now: start.addingTimeInterval(35)).isEmpty, "the original lease would have run out at 30 s")
+            #expect(try await queue.claim(owner: "w2", now: start.addingTimeInterval(51)).count == 1, "the renewed one runs out at 50 s")
+            #expect(try await queue.extendLease(held, now: start.addingTimeInterval(52)) == false, "a lost lease cannot be renewed")
+        }
+    }
+
     @Test("retry puts the job back with its error; fail keeps it for inspection", arguments: TestBackend.enabled)
     func retryAndFail(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in

@@ -145,29 +145,42 @@ struct JobRunnerTests {
         }
     }
 
-    @Test("a long job keeps its lease, so no other worker runs it meanwhile", arguments: TestBackend.enabled)
-    func longJobKeepsLease(backend: TestBackend) async throws {
+    @Test("the runner renews the lease of a job while its handler runs", arguments: TestBackend.enabled)
+    func renewsLease(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
             let queue = JobQueue(database: database, leaseDuration: .seconds(3))
             try await queue.enqueue(kind: "slow", payload: "{}")
-            let handler = ScriptedHandler { _, _ in try await Task.sleep(for: .seconds(4)) }
-            let runners = (0..<2).map { _ in
-                JobRunner(queue: queue, handlers: ["slow": handler], concurrency: 2, pollInterval: .milliseconds(50), logger: TestDatabase.quietLogger)
+            let release = Mutex(false)
+            let handler = ScriptedHandler { _, _ in
+                while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
             }
-            let group = ServiceGroup(configuration: .init(services: runners, logger: TestDatabase.quietLogger))
+            let runner = JobRunner(queue: queue, handlers: ["slow": handler], concurrency: 1, pollInterval: .milliseconds(50), logger: TestDatabase.quietLogger)
+            let group = ServiceGroup(configuration: .init(services: [runner], logger: TestDatabase.quietLogger))
 
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
+            let (first, renewed) = try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                let deadline = ContinuousClock.now + .seconds(20)
-                while try await Self.states(queue, kind: "slow") != ["done"], ContinuousClock.now < deadline {
+                var first: Int64?
+                var renewed: Int64?
+                let deadline = ContinuousClock.now + .seconds(30)
+                while renewed == nil, ContinuousClock.now < deadline {
+                    if let expiry = try await queue.jobs(kind: "slow").first?.leaseExpiresAt {
+                        if let initial = first, expiry > initial { renewed = expiry } else if first == nil { first = expiry }
+                    }
                     try await Task.sleep(for: .milliseconds(50))
+                }
+                release.withLock { $0 = true }
+                while try await Self.states(queue, kind: "slow") != ["done"], ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
                 }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
+                return (first, renewed)
             }
 
+            let initial = try #require(first)
+            #expect(try #require(renewed) > initial, "the lease was pushed further out while the job ran")
             #expect(handler.runCount == 1)
-            #expect(try await queue.jobs(kind: "slow").first?.attempts == 1)
+            #expect(try await Self.states(queue, kind: "slow") == ["done"])
         }
     }
 
