@@ -47,6 +47,11 @@ public final class CommandProcess: Sendable {
         try inputPipe.fileHandleForWriting.close()
     }
 
+    /// A test that fails half-way must not leave a server behind.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     public var standardOutput: String { output.text.withLock { $0.stdout } }
     public var standardError: String { output.text.withLock { $0.stderr } }
     public var isRunning: Bool { process.isRunning }
