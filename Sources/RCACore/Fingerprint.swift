@@ -30,12 +30,18 @@ public enum Fingerprint {
 
     /// A 16-hex-digit fingerprint of a failure from `source` with `errorText`.
     public static func of(source: AlertSource, errorText: String) -> String {
+        let hex = String(hash("\(source.rawValue)\u{1F}\(normalize(errorText))"), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// 64-bit FNV-1a of the text's UTF-8: stable across runs and processes,
+    /// unlike `Hasher`, so it can be stored and compared later.
+    public static func hash(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(source.rawValue)\u{1F}\(normalize(errorText))".utf8 {
+        for byte in text.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x0000_0100_0000_01B3
         }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return hash
     }
 }

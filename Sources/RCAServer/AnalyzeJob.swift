@@ -70,9 +70,9 @@ struct AnalyzeJobHandler: JobHandler {
             "RCA Generated",
             "\(analysis.engine.rawValue) engine: \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue); \(analysis.priority.rawValue), SLA \(slaPolicy.seconds(for: analysis.priority) / 60) min"
         ))
-        let detailsText = try encode(details)
-        let recommendations = try encode(analysis.recommendations)
-        let evidence = try encode(analysis.evidence)
+        let detailsText = try IngestionStore.json(details)
+        let recommendations = try IngestionStore.json(analysis.recommendations)
+        let evidence = try IngestionStore.json(analysis.evidence)
         let finalError = errorMessage
         let finalRunID = runID
         let result = analysis
@@ -184,12 +184,6 @@ struct AnalyzeJobHandler: JobHandler {
             throw JobFailure.permanent("the job's payload names no ticket")
         }
         return payload.ticket_id
-    }
-
-    private func encode<Value: Encodable>(_ details: Value) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(details), as: UTF8.self)
     }
 }
 

@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     /// The SQLite file used when `DATABASE_URL` is not set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
 
+    /// The variable to fix when the database cannot be used.
+    public var databaseVariable: String { database == nil ? "DATA_DIR" : "DATABASE_URL" }
+
     /// The database in use, with the embedded default filled in.
     public var effectiveDatabase: DatabaseLocation { database ?? .sqlite(path: sqlitePath) }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import RCAStore
 
 /// Gives every request an id that appears on each of its log lines and in the
 /// `X-Request-Id` response header. A well-formed id sent by a proxy is kept so
@@ -14,14 +15,9 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         if let inbound = request.headers[Self.headerName], Self.isAcceptable(inbound) {
             context.logger[metadataKey: "hb.request.id"] = .string(inbound)
         }
-        let id = context.id
-        do {
-            var response = try await next(request, context)
-            response.headers[Self.headerName] = id
-            return response
-        } catch let error as APIError {
-            throw error.withRequestID(id)
-        }
+        var response = try await next(request, context)
+        response.headers[Self.headerName] = context.id
+        return response
     }
 
     static func isAcceptable(_ id: String) -> Bool {
@@ -96,8 +92,4 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         default: status.reasonPhrase
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -57,12 +57,7 @@ public struct PayloadReplayer: Sendable {
         let result = try await database.transaction { sql in
             try await store.replay(payloadID: record.id, outcome: outcome, on: sql)
         }
-        let detail: String? =
-            switch outcome {
-            case .alerts: nil
-            case .ignored(let reason), .failed(let reason): reason
-            }
-        return Outcome(payloadID: record.id, endpoint: record.endpoint, status: outcome.statusName, detail: detail, result: result)
+        return Outcome(payloadID: record.id, endpoint: record.endpoint, status: outcome.parseStatus, detail: outcome.parseError, result: result)
     }
 }
 
@@ -73,16 +68,6 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noSuchPayload(let id): "no stored payload #\(id)"
-        }
-    }
-}
-
-extension PayloadOutcome {
-    var statusName: String {
-        switch self {
-        case .alerts: "parsed"
-        case .ignored: "ignored"
-        case .failed: "failed"
         }
     }
 }

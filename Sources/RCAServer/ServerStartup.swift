@@ -50,7 +50,7 @@ public enum ServerStartup {
         let database = try await openDatabase(configuration, logger: logger)
         do {
             let applied = try await migrate(database, configuration: configuration)
-            let password = try await createFirstAdminIfNeeded(database: database, hasher: hasher)
+            let password = try await createFirstAdminIfNeeded(database: database, hasher: hasher, configuration: configuration)
             return PreparedServer(
                 configuration: configuration,
                 database: database,
@@ -67,11 +67,10 @@ public enum ServerStartup {
 
     /// Opens the configured database, or says which variable to fix.
     public static func openDatabase(_ configuration: ServerConfiguration, logger: Logger) async throws(ConfigurationError) -> Database {
-        let variable = configuration.database == nil ? "DATA_DIR" : "DATABASE_URL"
         do {
             return try await Database.open(configuration.effectiveDatabase, logger: logger)
         } catch {
-            throw ConfigurationError(variable: variable, problem: error.reason)
+            throw ConfigurationError(variable: configuration.databaseVariable, problem: error.reason)
         }
     }
 
@@ -80,14 +79,17 @@ public enum ServerStartup {
         do {
             return try await Migrator(database: database).migrate()
         } catch {
-            let variable = configuration.database == nil ? "DATA_DIR" : "DATABASE_URL"
-            throw ConfigurationError(variable: variable, problem: "migrating the database failed: \(Database.describe(error))")
+            throw ConfigurationError(variable: configuration.databaseVariable, problem: "migrating the database failed: \(Database.describe(error))")
         }
     }
 
     /// Creates the `admin` account with a random password when there are no
     /// accounts at all; returns the password, which is shown once and never logged.
-    static func createFirstAdminIfNeeded(database: Database, hasher: PasswordHasher) async throws(ConfigurationError) -> String? {
+    static func createFirstAdminIfNeeded(
+        database: Database,
+        hasher: PasswordHasher,
+        configuration: ServerConfiguration
+    ) async throws(ConfigurationError) -> String? {
         let users = UserStore(database: database)
         do {
             guard try await users.count() == 0 else { return nil }
@@ -96,7 +98,7 @@ public enum ServerStartup {
             let created = try await users.insertIfAbsent(email: firstAdminLogin, passwordHash: hash, fullName: "Administrator", role: .admin)
             return created ? password : nil
         } catch {
-            throw ConfigurationError(variable: "DATABASE_URL", problem: "cannot create the first admin account: \(Database.describe(error))")
+            throw ConfigurationError(variable: configuration.databaseVariable, problem: "cannot create the first admin account: \(Database.describe(error))")
         }
     }
 

@@ -62,12 +62,7 @@ public enum SourceRegistry {
 enum Text {
     /// A short stable digest of `parts`, for dedup keys of alerts that carry no id.
     static func digest(_ parts: [String]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in parts.joined(separator: "\u{1F}").utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return String(hash, radix: 16)
+        String(Fingerprint.hash(parts.joined(separator: "\u{1F}")), radix: 16)
     }
 
     /// The last path segment of an Azure resource id (`…/factories/sales-adf` → `sales-adf`).

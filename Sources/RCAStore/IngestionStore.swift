@@ -28,7 +28,8 @@ public enum PayloadOutcome: Sendable, Equatable {
     case ignored(String)
     case failed(String)
 
-    var parseStatus: String {
+    /// `parsed`, `ignored` or `failed`, as recorded on the payload.
+    public var parseStatus: String {
         switch self {
         case .alerts: "parsed"
         case .ignored: "ignored"
@@ -36,7 +37,8 @@ public enum PayloadOutcome: Sendable, Equatable {
         }
     }
 
-    var parseError: String? {
+    /// Why the payload opened nothing, when it did not.
+    public var parseError: String? {
         switch self {
         case .failed(let reason), .ignored(let reason): StoredText.clean(reason)
         case .alerts: nil
@@ -92,11 +94,7 @@ public struct IngestionStore: Sendable {
             self.payload = payload
             self.outcome = outcome
             receivedAt = Timestamp.string(from: payload.receivedAt)
-            if case .alerts(let alerts) = outcome {
-                events = try alerts.map(PreparedEvent.init)
-            } else {
-                events = []
-            }
+            events = try PreparedEvent.all(of: outcome)
         }
     }
 
@@ -107,6 +105,12 @@ public struct IngestionStore: Sendable {
         let occurredAt: String
         let details: String
         let enrichment: String?
+
+        /// The prepared events of an outcome; none when it opens nothing.
+        static func all(of outcome: PayloadOutcome) throws -> [PreparedEvent] {
+            guard case .alerts(let alerts) = outcome else { return [] }
+            return try alerts.map(PreparedEvent.init)
+        }
 
         init(_ event: AlertEvent) throws {
             var event = event
@@ -156,9 +160,8 @@ public struct IngestionStore: Sendable {
     /// replay of an already applied payload count as a repeat delivery.
     public func replay(payloadID: Int64, outcome: PayloadOutcome, on sql: any SQLDatabase) async throws -> IngestionResult {
         var results = [IngestionResult(payloadID: payloadID)]
-        let arrival = try Arrival(payload: IncomingPayload(endpoint: "", contentType: nil, remoteAddress: nil, body: Data()), outcome: outcome)
-        try await apply([(arrival.events, arrival.receivedAt)], into: &results, on: sql)
-        let ticketIDs = results[0].ticketIDs.isEmpty ? nil : try Self.json(results[0].ticketIDs)
+        try await apply([(try PreparedEvent.all(of: outcome), Timestamp.now())], into: &results, on: sql)
+        let ticketIDs = results[0].ticketIDs.isEmpty ? nil : Self.jsonArray(results[0].ticketIDs)
         try await sql.raw(
             """
             UPDATE raw_payloads SET parse_status = \(bind: outcome.parseStatus), parse_error = \(bind: outcome.parseError),
@@ -317,7 +320,8 @@ public struct IngestionStore: Sendable {
         return escaped
     }
 
-    static func json<Value: Encodable>(_ value: Value) throws -> String {
+    /// Compact JSON with sorted keys, as every JSON column is written.
+    public static func json<Value: Encodable>(_ value: Value) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

@@ -39,14 +39,14 @@ public final class AzureTokenProvider: Sendable {
 
     func token() async throws(EnrichmentError) -> String {
         if let current = cached.withLock({ $0 }), current.expires > Date() { return current.token }
-        let scope = Self.trimmed(credentials.managementURL) + "/.default"
+        let scope = VendorHTTP.base(credentials.managementURL) + "/.default"
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", credentials.clientID),
             ("client_secret", credentials.clientSecret),
             ("scope", scope),
         ].map { "\($0)=\(Self.formEncode($1))" }.joined(separator: "&")
-        let url = "\(Self.trimmed(credentials.authorityHost))/\(Self.formEncode(credentials.tenantID))/oauth2/v2.0/token"
+        let url = "\(VendorHTTP.base(credentials.authorityHost))/\(Self.formEncode(credentials.tenantID))/oauth2/v2.0/token"
         let data: Data
         do {
             data = try await http.send(.POST, url, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(form.utf8))
@@ -63,12 +63,6 @@ public final class AzureTokenProvider: Sendable {
         let lifetime = json["expires_in"].double ?? 3600
         cached.withLock { $0 = (token, Date().addingTimeInterval(max(lifetime - 120, 30))) }
         return token
-    }
-
-    static func trimmed(_ url: String) -> String {
-        var url = url
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
     }
 
     static func formEncode(_ value: String) -> String {

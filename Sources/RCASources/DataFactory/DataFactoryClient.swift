@@ -35,7 +35,7 @@ public struct DataFactoryClient: AlertEnricher {
     public init(credentials: AzureCredentials, defaultFactory: DefaultFactory?, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
         self.credentials = credentials
         self.defaultFactory = defaultFactory
-        http = VendorHTTP(client: httpClient, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+        http = VendorHTTP(client: httpClient, timeout: timeout)
         tokens = AzureTokenProvider(credentials: credentials, http: http)
     }
 
@@ -84,7 +84,7 @@ public struct DataFactoryClient: AlertEnricher {
 
     private func post(_ path: String, body: JSONValue) async throws(EnrichmentError) -> JSONValue {
         let token = try await tokens.token()
-        let url = "\(AzureTokenProvider.trimmed(credentials.managementURL))\(path)?api-version=\(Self.apiVersion)"
+        let url = "\(VendorHTTP.base(credentials.managementURL))\(path)?api-version=\(Self.apiVersion)"
         let encoded: Data
         do {
             encoded = try JSONEncoder().encode(body)

@@ -16,11 +16,9 @@ public struct DatabricksJobsClient: AlertEnricher {
 
     /// - Parameter host: the workspace URL (`https://adb-123.4.azuredatabricks.net`); a bare host name gets `https://`.
     public init(host: String, token: String, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
-        var base = host.contains("://") ? host : "https://\(host)"
-        while base.hasSuffix("/") { base.removeLast() }
-        baseURL = base
+        baseURL = VendorHTTP.base(host.contains("://") ? host : "https://\(host)")
         self.token = token
-        http = VendorHTTP(client: httpClient, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+        http = VendorHTTP(client: httpClient, timeout: timeout)
     }
 
     public func enrich(_ request: EnrichmentRequest) async throws(EnrichmentError) -> Enrichment? {

@@ -13,6 +13,18 @@ struct VendorHTTP: Sendable {
     let timeout: TimeAmount
     static let maxResponseBytes = 16 << 20
 
+    init(client: HTTPClient, timeout: Duration) {
+        self.client = client
+        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+    }
+
+    /// A base URL without trailing slashes, so that paths can be appended.
+    static func base(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
     func send(
         _ method: HTTPMethod,
         _ url: String,
