@@ -46,7 +46,13 @@ let package = Package(
         ),
         .target(
             name: "RCAAnalysis",
-            dependencies: ["RCACore"],
+            dependencies: [
+                "RCACore",
+                "RCASources",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             resources: [.copy("Resources/knowledge-base.json")],
             swiftSettings: strictSettings
         ),
@@ -127,6 +133,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import Prometheus
 import RCAServer
+import RCASources
 import RCAStore
 import ServiceLifecycle
 import UnixSignals

@@ -90,6 +90,10 @@ public struct RootCauseAnalysis: Sendable, Equatable, Codable {
     public var model: String?
     public var tokensUsed: Int?
     public var latencyMilliseconds: Int?
+    /// Set when a model engine was asked but the rules engine answered, saying why.
+    public var fallbackReason: String?
+    /// The ticket whose analysis this one reuses, when it came from the cache.
+    public var cachedFrom: String?
 
     public init(
         rootCause: String,
@@ -130,6 +134,8 @@ public struct RootCauseAnalysis: Sendable, Equatable, Codable {
         case autoHealPossible = "auto_heal_possible"
         case tokensUsed = "tokens_used"
         case latencyMilliseconds = "latency_ms"
+        case fallbackReason = "fallback_reason"
+        case cachedFrom = "cached_from"
     }
 }
 
@@ -147,14 +153,22 @@ public enum AnalysisValidationError: Error, Equatable, CustomStringConvertible {
 }
 
 extension RootCauseAnalysis {
+    private var steps: [String] {
+        recommendations.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
+
+    /// Throws unless the root cause is stated and there are 1 to 6 recommendations.
+    public func checkRequiredFields() throws(AnalysisValidationError) {
+        guard !rootCause.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyRootCause }
+        guard (1...6).contains(steps.count) else { throw .recommendationCount(steps.count) }
+    }
+
     /// Checks the result before it is stored: required fields, 1 to 6
     /// recommendations, and evidence that occurs verbatim in `input`. An
     /// analysis whose evidence does not check out is kept but downgraded to
     /// Low confidence, and says so.
     public func validated(against input: String) throws(AnalysisValidationError) -> RootCauseAnalysis {
-        guard !rootCause.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyRootCause }
-        let steps = recommendations.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
-        guard (1...6).contains(steps.count) else { throw .recommendationCount(steps.count) }
+        try checkRequiredFields()
         var checked = self
         checked.recommendations = steps
         checked.priority = Priority(severity: severity)

@@ -69,3 +69,10 @@ extension Timestamp {
     /// The current instant in the store's textual form.
     public static func now() -> String { string(from: Date()) }
 }
+
+extension Duration {
+    /// The duration in whole milliseconds, for latencies stored and shown to people.
+    public var wholeMilliseconds: Int {
+        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Metrics
+import RCAAnalysis
 import RCACore
 import RCAStore
 import SQLKit
@@ -13,6 +15,10 @@ struct AnalyzeJobHandler: JobHandler {
     let enrichers: [any AlertEnricher]
     let analyzer: any RootCauseAnalyzer
     let slaPolicy: SLAPolicy
+    let ownershipMap: OwnershipMap
+    let correlation: TicketCorrelation
+    /// Serializes analyses of one failure within this process, so that the cache answers all but the first.
+    let analysisLocks = KeyedAsyncLock()
     /// Tries of an enrichment that failed for a reason that may pass (429, 5xx, timeout) before going on without it.
     let enrichmentAttempts: Int
     /// The wait before the second try of an enrichment; it grows with each try.
@@ -52,35 +58,39 @@ struct AnalyzeJobHandler: JobHandler {
         let source = AlertSource(rawValue: ticket.source) ?? .generic
         let input = AnalysisInput(source: source, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details)
         let fingerprint = Fingerprint.of(source: source, errorText: errorMessage)
-        var analysis: RootCauseAnalysis
-        if let cached = try await cachedAnalysis(fingerprint: fingerprint, excluding: ticketID),
-           !cached.analysis.evidence.isEmpty, cached.analysis.evidence.allSatisfy(errorMessage.contains) {
-            analysis = try cached.analysis.validated(against: errorMessage)
-            analysis.affectedEntity = ticket.pipeline ?? analysis.affectedEntity
-            details["rca_cached_from"] = cached.ticketID
-            audits.append(("RCA Reused", "the same failure was analyzed for ticket \(cached.ticketID); no new analysis was made"))
-        } else {
-            analysis = try await analyzer.analyze(input).validated(against: errorMessage)
+        var analysis = try await analysisLocks.withLock(fingerprint) {
+            try await analyze(input, fingerprint: fingerprint, ticket: ticket, details: &details, audits: &audits)
         }
         if let reported = ticket.severity.flatMap(Severity.init(rawValue:)), reported.isMoreSevere(than: analysis.severity) {
             analysis.severity = reported
             analysis.priority = Priority(severity: reported)
         }
+        let ownership = ownershipMap.owner(of: ticket.pipeline ?? "", tags: Self.tags(in: details))
+        let slaSeconds = slaPolicy.seconds(for: analysis.priority)
         audits.append((
             "RCA Generated",
-            "\(analysis.engine.rawValue) engine: \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue); \(analysis.priority.rawValue), SLA \(slaPolicy.seconds(for: analysis.priority) / 60) min"
+            "\(analysis.engine.rawValue) engine\(analysis.model.map { " (\($0))" } ?? ""): \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue); \(analysis.priority.rawValue), SLA \(slaSeconds / 60) min"
         ))
         let detailsText = try IngestionStore.json(details)
         let recommendations = try IngestionStore.json(analysis.recommendations)
         let evidence = try IngestionStore.json(analysis.evidence)
+        let subject = TicketCorrelation.Subject(
+            id: ticketID, source: ticket.source, pipeline: ticket.pipeline, runID: runID, fingerprint: fingerprint,
+            errorText: errorMessage, clusterID: details["cluster_id"], firstSeen: ticket.firstSeen, lastSeen: ticket.lastSeen
+        )
         let finalError = errorMessage
         let finalRunID = runID
         let result = analysis
-        let slaSeconds = slaPolicy.seconds(for: analysis.priority)
         let slaDeadline = Timestamp.string(from: (Timestamp.date(from: ticket.firstSeen) ?? Date()).addingTimeInterval(TimeInterval(slaSeconds)))
         let pendingAudits = audits
+        let correlation = self.correlation
         try await database.transaction { sql in
-            let updated = try await sql.raw(
+            let stillPending = try await sql.raw(
+                "SELECT id FROM tickets WHERE id = \(bind: ticketID) AND analysis_state = 'pending'"
+            ).first()
+            guard stillPending != nil else { return }
+            let links = try await correlation.correlate(subject, on: sql)
+            try await sql.raw(
                 """
                 UPDATE tickets
                 SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
@@ -88,21 +98,67 @@ struct AnalyzeJobHandler: JobHandler {
                     confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
                     priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
                     affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
-                    sla_deadline = \(bind: slaDeadline), fingerprint = \(bind: fingerprint),
+                    sla_deadline = \(bind: links.recurrenceOf == nil ? slaDeadline : nil), fingerprint = \(bind: fingerprint),
                     category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
                     auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
                     analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),
                     analysis_latency_ms = \(bind: result.latencyMilliseconds),
+                    finops_team = \(bind: ownership?.team), finops_owner = \(bind: ownership?.owner),
+                    finops_cost_center = \(bind: ownership?.costCenter), cluster_id = \(bind: subject.clusterID),
+                    recurrence_of = \(bind: links.recurrenceOf),
+                    sla_status = CASE WHEN \(bind: links.recurrenceOf != nil) THEN NULL ELSE sla_status END,
                     analysis_state = 'done', analysis_error = NULL, updated_at = \(bind: Timestamp.now())
                 WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
-                RETURNING id
                 """
-            ).first()
-            guard updated != nil else { return }
+            ).run()
             for (action, note) in pendingAudits {
                 try await TicketStore.appendAudit(ticketID: ticketID, action: action, details: note, on: sql)
             }
+            for note in links.notes {
+                try await TicketStore.appendAudit(ticketID: note.ticketID, action: note.action, details: note.details, on: sql)
+            }
         }
+    }
+
+    /// The cached analysis of the same failure if it still fits, else a new
+    /// one. Runs under a per-fingerprint lock so that a burst of one failure
+    /// asks the engine once and the rest reuse its answer.
+    private func analyze(
+        _ input: AnalysisInput,
+        fingerprint: String,
+        ticket: TicketRecord,
+        details: inout [String: String],
+        audits: inout [(String, String)]
+    ) async throws -> RootCauseAnalysis {
+        let errorMessage = input.errorText
+        // A model quotes the redacted text it was shown, so its evidence may hold markers.
+        let quotable = errorMessage + "\n" + Redactor.redact(errorMessage)
+        if let cached = try await cachedAnalysis(fingerprint: fingerprint, excluding: ticket.id),
+           !cached.analysis.evidence.isEmpty, cached.analysis.evidence.allSatisfy(quotable.contains) {
+            var analysis = try cached.analysis.validated(against: quotable)
+            analysis.affectedEntity = ticket.pipeline ?? analysis.affectedEntity
+            analysis.cachedFrom = cached.ticketID
+            details["rca_cached_from"] = cached.ticketID
+            Counter(label: "rca_analysis_cache_hits_total", dimensions: [("engine", analysis.engine.rawValue)]).increment()
+            audits.append(("RCA Reused", "the same failure was analyzed for ticket \(cached.ticketID); no new analysis was made"))
+            return analysis
+        }
+        let analysis = try await analyzer.analyze(input).validated(against: quotable)
+        if let reason = analysis.fallbackReason {
+            audits.append(("RCA Fallback", "\(reason); the rules engine answered"))
+        }
+        return analysis
+    }
+
+    /// Resource tags, Databricks custom tags and Alertmanager labels, by name.
+    static func tags(in details: [String: String]) -> [String: String] {
+        var tags: [String: String] = [:]
+        for (key, value) in details {
+            for prefix in ["tag.", "custom.", "label."] where key.hasPrefix(prefix) {
+                tags[String(key.dropFirst(prefix.count))] = value
+            }
+        }
+        return tags
     }
 
     /// The analysis of the first analyzed ticket with this fingerprint. It is

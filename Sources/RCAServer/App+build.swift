@@ -30,7 +30,6 @@ public struct AppDependencies: Sendable {
         enrichers: [any AlertEnricher] = [],
         enrichmentRetryDelay: Duration = .seconds(5),
         analyzer: (any RootCauseAnalyzer)? = nil,
-        slaPolicy: SLAPolicy = .defaults,
         jobHandlers: [String: any JobHandler] = [:],
         metrics: AppMetrics = AppMetrics(),
         logger: Logger
@@ -47,7 +46,12 @@ public struct AppDependencies: Sendable {
         )
         self.jobHandlers = [
             IngestionStore.analyzeJobKind: AnalyzeJobHandler(
-                database: database, enrichers: enrichers, analyzer: try analyzer ?? RulesEngine(), slaPolicy: slaPolicy,
+                database: database,
+                enrichers: enrichers,
+                analyzer: try analyzer ?? makeAnalyzer(configuration.analysis, database: database),
+                slaPolicy: configuration.analysis.slaPolicy,
+                ownershipMap: try loadOwnershipMap(configuration.analysis),
+                correlation: TicketCorrelation(linkRecurrences: configuration.analysis.linkRecurrences),
                 enrichmentAttempts: 3, enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
             ),
         ].merging(jobHandlers) { _, given in given }

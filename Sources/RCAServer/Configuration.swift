@@ -32,6 +32,7 @@ public struct ServerConfiguration: Sendable {
     public var enrichmentTimeoutSeconds: Int
     /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
     public var maxBodyBytes: Int
+    public var analysis: AnalysisSettings
 
     /// The SQLite file used when `DATABASE_URL` is not set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
@@ -100,6 +101,7 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError(variable: "DATABRICKS_HOST", problem: "is required when DATABRICKS_TOKEN is set")
         }
         dataFactory = try Self.dataFactory(reader)
+        analysis = try AnalysisSettings(reader)
     }
 }
 

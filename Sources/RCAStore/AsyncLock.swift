@@ -42,3 +42,48 @@ final class AsyncLock: Sendable {
         next?.resume()
     }
 }
+
+/// One `AsyncLock`-style lock per key, created on first use and dropped when
+/// free: work on different keys runs in parallel, work on one key in turn.
+public final class KeyedAsyncLock: Sendable {
+    private struct Entry {
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let held = Mutex<[String: Entry]>([:])
+
+    public init() {}
+
+    public func withLock<Result: Sendable>(_ key: String, _ body: () async throws -> Result) async throws -> Result {
+        await acquire(key)
+        defer { release(key) }
+        return try await body()
+    }
+
+    private func acquire(_ key: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = held.withLock { held -> Bool in
+                if held[key] != nil {
+                    held[key]!.waiters.append(continuation)
+                    return false
+                }
+                held[key] = Entry()
+                return true
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    private func release(_ key: String) {
+        let next = held.withLock { held -> CheckedContinuation<Void, Never>? in
+            guard var entry = held[key], !entry.waiters.isEmpty else {
+                held[key] = nil
+                return nil
+            }
+            let first = entry.waiters.removeFirst()
+            held[key] = entry
+            return first
+        }
+        next?.resume()
+    }
+}

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -254,6 +254,37 @@ extension Migrator {
             "ALTER TABLE tickets ADD COLUMN analysis_latency_ms INTEGER",
             "ALTER TABLE tickets ADD COLUMN sla_deadline TEXT",
             "CREATE INDEX idx_tickets_sla_watch ON tickets (sla_status, sla_deadline)",
+        ]
+    }
+}
+
+extension Migrator {
+    /// Links between tickets (recurrences, a pipeline and the run it called,
+    /// a cluster and the jobs on it), the open ticket a recurrence was folded
+    /// into, the Databricks cluster a failure ran on, and the daily count of model calls that all replicas share.
+    static let ticketLinks = Migration(version: 4, name: "ticket links and model usage") { _ in
+        [
+            "ALTER TABLE tickets ADD COLUMN recurrence_of TEXT",
+            "ALTER TABLE tickets ADD COLUMN cluster_id TEXT",
+            "CREATE INDEX idx_tickets_cluster ON tickets (cluster_id, first_seen)",
+            "CREATE INDEX idx_tickets_fingerprint_pipeline ON tickets (fingerprint, pipeline)",
+            """
+            CREATE TABLE ticket_links (
+                ticket_id TEXT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+                related_id TEXT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+                relation TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (ticket_id, related_id, relation)
+            )
+            """,
+            "CREATE INDEX idx_ticket_links_related ON ticket_links (related_id)",
+            """
+            CREATE TABLE model_usage (
+                day TEXT PRIMARY KEY,
+                calls INTEGER NOT NULL DEFAULT 0,
+                tokens BIGINT NOT NULL DEFAULT 0
+            )
+            """,
         ]
     }
 }

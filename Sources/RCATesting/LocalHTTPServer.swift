@@ -69,6 +69,7 @@ public final class ScriptedAnswers: Sendable {
         public let path: String
         public let query: String?
         public let authorization: String?
+        public let headers: HTTPFields
         public let body: String
     }
 
@@ -96,7 +97,7 @@ public final class ScriptedAnswers: Sendable {
     public func respond(to request: Request, body: String) async throws -> Response {
         let path = request.uri.path
         log.withLock {
-            $0.append(Received(path: path, query: request.uri.query, authorization: request.headers[.authorization], body: body))
+            $0.append(Received(path: path, query: request.uri.query, authorization: request.headers[.authorization], headers: request.headers, body: body))
         }
         let answer = queued.withLock { queue -> Answer? in
             guard var answers = queue[path], !answers.isEmpty else { return nil }

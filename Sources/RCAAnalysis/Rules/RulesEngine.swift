@@ -57,8 +57,7 @@ public struct RulesEngine: RootCauseAnalyzer {
         } else {
             result = Self.unknown(input, facts: facts)
         }
-        let elapsed = (ContinuousClock.now - start).components
-        result.latencyMilliseconds = Int(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
+        result.latencyMilliseconds = (ContinuousClock.now - start).wholeMilliseconds
         return result
     }
 

@@ -65,9 +65,25 @@ public struct DatabricksJobsClient: AlertEnricher {
         details["termination_type"] = run["status"]["termination_details"]["type"].string
         details["life_cycle_state"] = run["state"]["life_cycle_state"].string
         details["result_state"] = run["state"]["result_state"].string
+        for (key, value) in Self.customTags(of: run, failedTasks: failedTasks) { details["tag.\(key)"] = value }
         if !failedTasks.isEmpty { details["failed_tasks"] = failedTasks.compactMap { $0["task_key"].string }.joined(separator: ", ") }
         let text = ([parts.joined(separator: " | ")] + traces).joined(separator: "\n\n")
         return Enrichment(errorMessage: text, runID: runID, details: details)
+    }
+
+    /// The custom tags of the clusters the run used (they name owners and
+    /// cost centres); string values only, since the API documents them so.
+    static func customTags(of run: JSONValue, failedTasks: [JSONValue]) -> [String: String] {
+        let clusters = [run["cluster_spec"]["new_cluster"]]
+            + (run["job_clusters"].array ?? []).map { $0["new_cluster"] }
+            + failedTasks.map { $0["new_cluster"] }
+        var tags: [String: String] = [:]
+        for cluster in clusters {
+            for (key, value) in cluster["custom_tags"].object ?? [:] {
+                if case .string(let text) = value, !text.isEmpty { tags[key] = text }
+            }
+        }
+        return tags
     }
 
     /// A task's output; a task whose output cannot be had (cleaned up,

@@ -8,18 +8,25 @@ import RCACore
 /// status codes mapped to `EnrichmentError` so that callers know what is
 /// worth retrying. Response bodies are returned; request headers (which
 /// carry tokens) are never put into errors.
-struct VendorHTTP: Sendable {
+public struct VendorHTTP: Sendable {
     let client: HTTPClient
     let timeout: TimeAmount
     static let maxResponseBytes = 16 << 20
 
-    init(client: HTTPClient, timeout: Duration) {
+    /// An answer of any status, for callers that read error bodies themselves.
+    public struct Exchange: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: Data
+    }
+
+    public init(client: HTTPClient, timeout: Duration) {
         self.client = client
         self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
     }
 
     /// A base URL without trailing slashes, so that paths can be appended.
-    static func base(_ url: String) -> String {
+    public static func base(_ url: String) -> String {
         var url = url
         while url.hasSuffix("/") { url.removeLast() }
         return url
@@ -31,6 +38,31 @@ struct VendorHTTP: Sendable {
         headers: [(String, String)],
         body: Data? = nil
     ) async throws(EnrichmentError) -> Data {
+        let response = try await exchange(method, url, headers: headers, body: body)
+        let bytes = response.body
+        switch response.status {
+        case 200..<300: return bytes
+        case 401, 403: throw .unauthorized("HTTP \(response.status)\(Self.snippet(bytes))")
+        case 404: throw .notFound("HTTP 404\(Self.snippet(bytes))")
+        case 429: throw .rateLimited(retryAfter: Self.retryAfter(response.headers))
+        case 500...: throw .serverError(status: response.status)
+        default: throw .invalidResponse("HTTP \(response.status)\(Self.snippet(bytes))")
+        }
+    }
+
+    /// The `Retry-After` header in whole seconds, when present.
+    public static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
+        headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { .seconds($0) }
+    }
+
+    /// Sends a request and returns the answer whatever its status; only a
+    /// timeout or a failed connection throws.
+    public func exchange(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: [(String, String)],
+        body: Data? = nil
+    ) async throws(EnrichmentError) -> Exchange {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -45,21 +77,11 @@ struct VendorHTTP: Sendable {
         } catch {
             throw .transport(Self.describe(error))
         }
-        let bytes = Data(data.readableBytesView)
-        switch response.status.code {
-        case 200..<300: return bytes
-        case 401, 403: throw .unauthorized("HTTP \(response.status.code)\(Self.snippet(bytes))")
-        case 404: throw .notFound("HTTP 404\(Self.snippet(bytes))")
-        case 429:
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
-            throw .rateLimited(retryAfter: retryAfter)
-        case 500...: throw .serverError(status: Int(response.status.code))
-        default: throw .invalidResponse("HTTP \(response.status.code)\(Self.snippet(bytes))")
-        }
+        return Exchange(status: Int(response.status.code), headers: response.headers, body: Data(data.readableBytesView))
     }
 
     /// The start of an error body, which vendors fill with a useful message.
-    private static func snippet(_ body: Data) -> String {
+    public static func snippet(_ body: Data) -> String {
         let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? "" : ": \(text)"
     }

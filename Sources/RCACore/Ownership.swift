@@ -1,0 +1,126 @@
+import Foundation
+
+/// Who pays for and answers for a failing resource: the FinOps tags of a ticket.
+public struct Ownership: Sendable, Equatable, Codable {
+    public var team: String
+    public var owner: String?
+    public var costCenter: String?
+
+    public init(team: String, owner: String? = nil, costCenter: String? = nil) {
+        self.team = team
+        self.owner = owner
+        self.costCenter = costCenter
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case team, owner
+        case costCenter = "cost_center"
+    }
+}
+
+/// Maps resources to their owning teams. Rules are tried in order; a rule
+/// matches on the resource's name (a `*`/`?` pattern, case-insensitive),
+/// on tags (Azure resource tags, Databricks custom tags, Alertmanager
+/// labels), or both. When no rule matches, the name-prefix rule applies:
+/// the team is the name's first segment (`sales_daily_load` → `sales`).
+public struct OwnershipMap: Sendable, Equatable, Decodable {
+    /// One mapping rule of the ownership file.
+    public struct Rule: Sendable, Equatable, Decodable {
+        public var name: String?
+        public var tags: [String: String]?
+        public var team: String
+        public var owner: String?
+        public var costCenter: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, tags, team, owner
+            case costCenter = "cost_center"
+        }
+    }
+
+    public var rules: [Rule]
+    /// With the prefix rule, the owner is `{team}@{ownerEmailDomain}` when set.
+    public var ownerEmailDomain: String?
+
+    enum CodingKeys: String, CodingKey {
+        case rules
+        case ownerEmailDomain = "owner_email_domain"
+    }
+
+    public init(rules: [Rule] = [], ownerEmailDomain: String? = nil) {
+        self.rules = rules
+        self.ownerEmailDomain = ownerEmailDomain
+    }
+
+    /// Reads an ownership file (JSON), checking that every rule can match something.
+    public static func load(_ data: Data) throws(OwnershipMapError) -> OwnershipMap {
+        let map: OwnershipMap
+        do {
+            map = try JSONDecoder().decode(OwnershipMap.self, from: data)
+        } catch {
+            throw .invalid(String(describing: error))
+        }
+        for (index, rule) in map.rules.enumerated() where rule.name == nil && (rule.tags ?? [:]).isEmpty {
+            throw .invalid("rule \(index + 1) (team \(rule.team)) has neither a name pattern nor tags")
+        }
+        return map
+    }
+
+    /// The owner of `resource`, given its tags (keys compared case-insensitively).
+    public func owner(of resource: String, tags: [String: String]) -> Ownership? {
+        let loweredTags = Dictionary(tags.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        for rule in rules {
+            if let pattern = rule.name, !Self.glob(pattern, matches: resource) { continue }
+            if let wanted = rule.tags, !wanted.allSatisfy({ loweredTags[$0.key.lowercased()]?.caseInsensitiveCompare($0.value) == .orderedSame }) {
+                continue
+            }
+            return Ownership(team: rule.team, owner: rule.owner, costCenter: rule.costCenter)
+        }
+        guard let team = Self.prefix(of: resource) else { return nil }
+        return Ownership(team: team, owner: ownerEmailDomain.map { "\(team.lowercased())@\($0)" })
+    }
+
+    /// The first segment of a name split at `_`, `-`, `.`, `/` or a space, when the name has more than one.
+    static func prefix(of name: String) -> String? {
+        let separators: Set<Character> = ["_", "-", ".", "/", " "]
+        let segments = name.split(whereSeparator: separators.contains)
+        guard segments.count > 1, let first = segments.first, first.count >= 2, first.contains(where: \.isLetter) else { return nil }
+        return String(first)
+    }
+
+    /// Shell-style matching: `*` any run of characters, `?` one character.
+    static func glob(_ pattern: String, matches text: String) -> Bool {
+        let pattern = Array(pattern.lowercased())
+        let text = Array(text.lowercased())
+        var p = 0, t = 0, star = -1, resume = 0
+        while t < text.count {
+            if p < pattern.count && (pattern[p] == "?" || pattern[p] == text[t]) {
+                p += 1
+                t += 1
+            } else if p < pattern.count && pattern[p] == "*" {
+                star = p
+                resume = t
+                p += 1
+            } else if star >= 0 {
+                p = star + 1
+                resume += 1
+                t = resume
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count && pattern[p] == "*" { p += 1 }
+        return p == pattern.count
+    }
+}
+
+/// The ownership file cannot be used.
+public enum OwnershipMapError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let detail): "the ownership file is not valid: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import AsyncHTTPClient
+import Foundation
+import RCAAnalysis
+import RCACore
+import RCAStore
+
+/// The analysis engine the configuration names: the rules engine alone, or a
+/// model engine with the rules engine as its candidate and fallback, drawing
+/// on the daily budget kept in `database`.
+public func makeAnalyzer(_ settings: AnalysisSettings, database: Database, httpClient: HTTPClient = .shared) throws -> any RootCauseAnalyzer {
+    let rules = try RulesEngine()
+    guard let choice = settings.model else { return rules }
+    let timeout = Duration.seconds(settings.timeoutSeconds)
+    let model: any LanguageModel = switch choice {
+    case .gemini(let apiKey, let name, let baseURL):
+        GeminiModel(apiKey: apiKey, model: name, baseURL: baseURL, httpClient: httpClient, timeout: timeout)
+    case .openAI(let baseURL, let apiKey, let header, let name):
+        OpenAICompatibleModel(model: name, apiKey: apiKey, apiKeyHeader: header, baseURL: baseURL, httpClient: httpClient, timeout: timeout)
+    }
+    return ModelAnalyzer(
+        model: model,
+        rules: rules,
+        budget: DatabaseModelBudget(database: database, limits: settings.budget),
+        retry: .init(attempts: settings.attempts, maxWait: .seconds(settings.maxRetryWaitSeconds))
+    )
+}
+
+/// The ownership rules `OWNERSHIP_FILE` names, or the name-prefix rule alone.
+func loadOwnershipMap(_ settings: AnalysisSettings) throws(ConfigurationError) -> OwnershipMap {
+    guard let path = settings.ownershipFile else { return OwnershipMap() }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: "cannot read \(path)")
+    }
+    do {
+        return try OwnershipMap.load(data)
+    } catch {
+        throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: error.description)
+    }
+}
