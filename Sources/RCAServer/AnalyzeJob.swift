@@ -58,9 +58,27 @@ struct AnalyzeJobHandler: JobHandler {
         let source = AlertSource(rawValue: ticket.source) ?? .generic
         let input = AnalysisInput(source: source, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details)
         let fingerprint = Fingerprint.of(source: source, errorText: errorMessage)
-        var analysis = try await analysisLocks.withLock(fingerprint) {
-            try await analyze(input, fingerprint: fingerprint, ticket: ticket, details: &details, audits: &audits)
+        // Held until the result is stored, so that the next ticket of this failure finds it in the cache.
+        try await analysisLocks.withLock(fingerprint) {
+            try await analyzeAndStore(
+                ticket: ticket, input: input, fingerprint: fingerprint, runID: runID, details: details, audits: audits
+            )
         }
+    }
+
+    private func analyzeAndStore(
+        ticket: TicketRecord,
+        input: AnalysisInput,
+        fingerprint: String,
+        runID: String?,
+        details: [String: String],
+        audits: [(String, String)]
+    ) async throws {
+        var details = details
+        var audits = audits
+        let ticketID = ticket.id
+        let errorMessage = input.errorText
+        var analysis = try await analyze(input, fingerprint: fingerprint, ticket: ticket, details: &details, audits: &audits)
         if let reported = ticket.severity.flatMap(Severity.init(rawValue:)), reported.isMoreSevere(than: analysis.severity) {
             analysis.severity = reported
             analysis.priority = Priority(severity: reported)
@@ -76,7 +94,7 @@ struct AnalyzeJobHandler: JobHandler {
         let evidence = try IngestionStore.json(analysis.evidence)
         let subject = TicketCorrelation.Subject(
             id: ticketID, source: ticket.source, pipeline: ticket.pipeline, runID: runID, fingerprint: fingerprint,
-            errorText: errorMessage, clusterID: details["cluster_id"], firstSeen: ticket.firstSeen, lastSeen: ticket.lastSeen
+            errorText: errorMessage, clusterID: details["cluster_id"] ?? details["detail.cluster_id"], firstSeen: ticket.firstSeen, lastSeen: ticket.lastSeen, occurredAt: ticket.timestamp
         )
         let finalError = errorMessage
         let finalRunID = runID
@@ -150,11 +168,12 @@ struct AnalyzeJobHandler: JobHandler {
         return analysis
     }
 
-    /// Resource tags, Databricks custom tags and Alertmanager labels, by name.
+    /// Resource tags, Databricks custom tags and Alertmanager labels, by name
+    /// (a generic webhook sends tags as `tag.NAME` in its details).
     static func tags(in details: [String: String]) -> [String: String] {
         var tags: [String: String] = [:]
         for (key, value) in details {
-            for prefix in ["tag.", "custom.", "label."] where key.hasPrefix(prefix) {
+            for prefix in ["tag.", "custom.", "label.", "detail.tag."] where key.hasPrefix(prefix) {
                 tags[String(key.dropFirst(prefix.count))] = value
             }
         }

@@ -20,6 +20,8 @@ struct TicketCorrelation {
         let clusterID: String?
         let firstSeen: String
         let lastSeen: String
+        /// When the failure happened, as the source reported it.
+        let occurredAt: String
     }
 
     /// An audit line to write on some ticket.
@@ -118,14 +120,14 @@ struct TicketCorrelation {
     }
 
     private func sameCluster(_ subject: Subject, on sql: any SQLDatabase, into outcome: inout Outcome) async throws {
-        guard let clusterID = subject.clusterID, let seen = Timestamp.date(from: subject.firstSeen) else { return }
+        guard let clusterID = subject.clusterID, let occurred = Timestamp.date(from: subject.occurredAt) else { return }
         let rows = try await sql.raw(
             """
             SELECT id FROM tickets
             WHERE cluster_id = \(bind: clusterID) AND id <> \(bind: subject.id)
-              AND first_seen BETWEEN \(bind: Timestamp.string(from: seen.addingTimeInterval(-Self.clusterWindow)))
-                                 AND \(bind: Timestamp.string(from: seen.addingTimeInterval(Self.clusterWindow)))
-            ORDER BY first_seen
+              AND timestamp BETWEEN \(bind: Timestamp.string(from: occurred.addingTimeInterval(-Self.clusterWindow)))
+                                AND \(bind: Timestamp.string(from: occurred.addingTimeInterval(Self.clusterWindow)))
+            ORDER BY timestamp
             LIMIT 50
             """
         ).all()

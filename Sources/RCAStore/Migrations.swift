@@ -266,7 +266,7 @@ extension Migrator {
         [
             "ALTER TABLE tickets ADD COLUMN recurrence_of TEXT",
             "ALTER TABLE tickets ADD COLUMN cluster_id TEXT",
-            "CREATE INDEX idx_tickets_cluster ON tickets (cluster_id, first_seen)",
+            "CREATE INDEX idx_tickets_cluster ON tickets (cluster_id, timestamp)",
             "CREATE INDEX idx_tickets_fingerprint_pipeline ON tickets (fingerprint, pipeline)",
             """
             CREATE TABLE ticket_links (

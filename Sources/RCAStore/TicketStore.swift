@@ -34,6 +34,15 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
     public let category: String?
     public let evidence: String?
     public let analysisEngine: String?
+    public let analysisModel: String?
+    public let analysisTokens: Int?
+    public let slaDeadline: String?
+    public let finopsTeam: String?
+    public let finopsOwner: String?
+    public let finopsCostCenter: String?
+    public let clusterID: String?
+    /// The open ticket this failure was folded into as a recurrence.
+    public let recurrenceOf: String?
 
     enum CodingKeys: String, CodingKey {
         case id, timestamp, pipeline, source, status, severity, details, enrichment, recommendations, confidence, priority, category, evidence
@@ -43,6 +52,14 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
         case slaSeconds = "sla_seconds"
         case slaStatus = "sla_status"
         case analysisEngine = "analysis_engine"
+        case analysisModel = "analysis_model"
+        case analysisTokens = "analysis_tokens"
+        case slaDeadline = "sla_deadline"
+        case finopsTeam = "finops_team"
+        case finopsOwner = "finops_owner"
+        case finopsCostCenter = "finops_cost_center"
+        case clusterID = "cluster_id"
+        case recurrenceOf = "recurrence_of"
         case runID = "run_id"
         case dedupKey = "dedup_key"
         case errorMessage = "error_message"

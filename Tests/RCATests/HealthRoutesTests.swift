@@ -36,7 +36,7 @@ struct HealthRoutesTests {
                 try await client.execute(uri: "/ready", method: .get) { response in
                     #expect(response.status == .ok)
                     let body = String(buffer: response.body)
-                    #expect(body.contains(#""schema_version":3"#))
+                    #expect(body.contains("\"schema_version\":\(Migrator.latestVersion)"))
                     #expect(body.contains(#""database":"\#(database.dialect.rawValue)""#))
                 }
             }

@@ -14,7 +14,7 @@ struct MigrationTests {
             #expect(try await migrator.currentVersion() == nil)
             await #expect(throws: DatabaseError.self) { try await migrator.checkReady() }
 
-            #expect(try await migrator.migrate() == [1, 2, 3])
+            #expect(try await migrator.migrate() == Array(1...Migrator.latestVersion))
             #expect(try await migrator.migrate() == [])
             #expect(try await migrator.currentVersion() == Migrator.latestVersion)
             try await migrator.checkReady()
@@ -31,7 +31,7 @@ struct MigrationTests {
             }
             return try await group.reduce(into: [Int]()) { $0 += $1 }
         }
-        #expect(applied.sorted() == [1, 2, 3], "each migration applied once, by whichever process got there first")
+        #expect(applied.sorted() == Array(1...Migrator.latestVersion), "each migration applied once, by whichever process got there first")
         for database in databases { await database.close() }
         await testDatabase.destroy()
     }
