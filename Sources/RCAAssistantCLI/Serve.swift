@@ -39,14 +39,20 @@ struct Serve: AsyncParsableCommand {
             let logger = Logger(label: "rca-assistant")
 
             let prepared = try await ServerStartup.prepare(configuration, logger: logger)
-            let dependencies = try AppDependencies(
-                configuration: configuration,
-                database: prepared.database,
-                webhookToken: prepared.webhookToken.value,
-                enrichers: makeEnrichers(configuration),
-                metrics: AppMetrics(registry: registry),
-                logger: logger
-            )
+            let dependencies: AppDependencies
+            do {
+                dependencies = try AppDependencies(
+                    configuration: configuration,
+                    database: prepared.database,
+                    webhookToken: prepared.webhookToken.value,
+                    enrichers: makeEnrichers(configuration),
+                    metrics: AppMetrics(registry: registry),
+                    logger: logger
+                )
+            } catch {
+                await prepared.database.close()
+                throw error
+            }
             let started = StartFlag()
             let paths = configuration.role.servesWebhooks ? dependencies.parsers.map(\.endpoint) : []
             let app = buildApplication(dependencies) { port in

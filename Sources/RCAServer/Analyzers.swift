@@ -24,16 +24,3 @@ public func makeAnalyzer(_ settings: AnalysisSettings, database: Database, httpC
         retry: .init(attempts: settings.attempts, maxWait: .seconds(settings.maxRetryWaitSeconds))
     )
 }
-
-/// The ownership rules `OWNERSHIP_FILE` names, or the name-prefix rule alone.
-func loadOwnershipMap(_ settings: AnalysisSettings) throws(ConfigurationError) -> OwnershipMap {
-    guard let path = settings.ownershipFile else { return OwnershipMap() }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: "cannot read \(path)")
-    }
-    do {
-        return try OwnershipMap.load(data)
-    } catch {
-        throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: error.description)
-    }
-}

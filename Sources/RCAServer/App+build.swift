@@ -50,7 +50,7 @@ public struct AppDependencies: Sendable {
                 enrichers: enrichers,
                 analyzer: try analyzer ?? makeAnalyzer(configuration.analysis, database: database),
                 slaPolicy: configuration.analysis.slaPolicy,
-                ownershipMap: try loadOwnershipMap(configuration.analysis),
+                ownershipMap: configuration.analysis.ownership,
                 correlation: TicketCorrelation(linkRecurrences: configuration.analysis.linkRecurrences),
                 enrichmentAttempts: 3, enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
             ),

@@ -5,7 +5,7 @@ import RCACore
 /// Which engine explains failures, and how model engines are reached and limited.
 public struct AnalysisSettings: Sendable {
     /// A language model to ask first; nil means the rules engine alone.
-    public enum Model: Sendable {
+    public enum Model: Sendable, Equatable {
         case gemini(apiKey: String, model: String, baseURL: String)
         case openAI(baseURL: String, apiKey: String?, apiKeyHeader: String, model: String)
     }
@@ -18,8 +18,8 @@ public struct AnalysisSettings: Sendable {
     public var slaPolicy: SLAPolicy
     /// Whether a new failure matching an open ticket is folded into it as a recurrence.
     public var linkRecurrences: Bool
-    /// A JSON file mapping resources to owning teams; nil means the name-prefix rule alone.
-    public var ownershipFile: String?
+    /// Owning teams, from `OWNERSHIP_FILE` or the name-prefix rule alone.
+    public var ownership: OwnershipMap
 }
 
 /// The engine `ANALYSIS_ENGINE` names.
@@ -78,7 +78,21 @@ extension AnalysisSettings {
         }
         slaPolicy = sla
         linkRecurrences = try reader.boolean("RECURRENCE_LINKING", default: true)
-        ownershipFile = reader.optional("OWNERSHIP_FILE")
+        ownership = try Self.ownership(file: reader.optional("OWNERSHIP_FILE"))
+    }
+}
+
+extension AnalysisSettings {
+    static func ownership(file path: String?) throws(ConfigurationError) -> OwnershipMap {
+        guard let path else { return OwnershipMap() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: "cannot read \(path)")
+        }
+        do {
+            return try OwnershipMap.load(data)
+        } catch {
+            throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: error.description)
+        }
     }
 }
 

@@ -119,3 +119,14 @@ public func httpGet(_ url: String) async throws -> (status: Int, body: String) {
     let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
+
+/// A minimal HTTP POST of a JSON body, with extra headers.
+public func httpPost(_ url: String, json: Data, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = "POST"
+    request.httpBody = json
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}

@@ -53,6 +53,8 @@ struct CommandLineTests {
         (["DATABASE_URL": "postgres://rca:pw@127.0.0.1:9/rca?sslmode=disable"], "rca-assistant: DATABASE_URL: cannot connect to postgres://rca@127.0.0.1:9/rca: Connection refused\n"),
         (["DATABASE_URL": "redis://cache"], "rca-assistant: DATABASE_URL: unsupported scheme \"redis\"; use postgres:// or sqlite://\n"),
         (["DATA_DIR": "blocker/data"], "rca-assistant: DATA_DIR: cannot create ./blocker/data: Not a directory\n"),
+        (["ANALYSIS_ENGINE": "gemini"], "rca-assistant: GEMINI_API_KEY: is required when ANALYSIS_ENGINE is gemini\n"),
+        (["OWNERSHIP_FILE": "missing.json"], "rca-assistant: OWNERSHIP_FILE: cannot read missing.json\n"),
     ])
     func badConfiguration(environment: [String: String], message: String) async throws {
         let folder = try Self.temporaryFolder()
@@ -63,6 +65,52 @@ struct CommandLineTests {
         #expect(result.status == 1)
         #expect(result.stderr == message)
         #expect(result.stdout.isEmpty)
+    }
+
+    @Test("with a model engine, /metrics counts model calls, tokens, cache hits and fallbacks")
+    func modelMetrics() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fake = try await ModelFake.start(.openai)
+        defer { Task { await fake.server.stop() } }
+        fake.enqueue(try fake.reply(SampleFailure.answer(), tokens: 640))
+        fake.always(try fake.overloaded())
+        let token = "metrics-test-token-0123456789"
+        let server = try CommandProcess(
+            ["serve", "--port", "0"],
+            environment: fake.environment.merging(["WEBHOOK_TOKEN": token, "MODEL_MAX_ATTEMPTS": "1"]) { $1 },
+            directory: folder
+        )
+        let base = "http://127.0.0.1:\(try Self.port(in: try await server.waitForOutput(containing: "Webhook")))"
+        let alerts: [[String: String]] = [
+            ["resource": "sales_load", "run_id": "1", "error_message": SampleFailure.text],
+            ["resource": "sales_load_eu", "run_id": "2", "error_message": SampleFailure.text],
+            ["resource": "orders_load", "run_id": "3", "error_message": "java.lang.OutOfMemoryError: GC overhead limit exceeded"],
+        ]
+        for alert in alerts {
+            let answer = try await httpPost("\(base)/webhook/generic", json: try JSONSerialization.data(withJSONObject: alert), headers: ["X-RCA-Token": token])
+            #expect(answer.status == 202)
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let expected = [
+            #"rca_model_calls_total{engine="openai",outcome="ok"} 1"#,
+            #"rca_model_calls_total{engine="openai",outcome="unavailable"} 1"#,
+            #"rca_model_tokens_total{engine="openai"} 640"#,
+            #"rca_analysis_cache_hits_total{engine="openai"} 1"#,
+            #"rca_model_fallbacks_total{engine="openai",reason="unavailable"} 1"#,
+        ]
+        var metrics = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            metrics = try await httpGet("\(base)/metrics").body
+            if expected.allSatisfy(metrics.contains) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for line in expected {
+            #expect(metrics.contains(line), "missing \(line)")
+        }
+        server.signal(SIGTERM)
+        _ = try await server.waitForExit()
     }
 
     @Test("a port already in use is reported as such")

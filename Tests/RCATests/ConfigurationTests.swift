@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RCACore
 import RCAServer
 import RCAStore
 import Testing
@@ -140,5 +141,37 @@ struct DataDirectoryTests {
         let folder = try DataDirectory(path: path)
         try "\n".write(toFile: path + "/webhook_token", atomically: true, encoding: .utf8)
         #expect(throws: ConfigurationError.self) { try folder.secret(named: "webhook_token") { "x" } }
+    }
+
+    @Test("the analysis engine follows the keys present, and ANALYSIS_ENGINE can force one")
+    func analysisEngine() throws {
+        #expect(try ServerConfiguration(environment: [:]).analysis.model == nil)
+        let gemini = try ServerConfiguration(environment: ["GEMINI_API_KEY": "k"]).analysis.model
+        guard case .gemini(_, let model, let baseURL)? = gemini else { Issue.record("expected gemini, got \(String(describing: gemini))"); return }
+        #expect(model == "gemini-2.5-flash")
+        #expect(baseURL == "https://generativelanguage.googleapis.com/v1beta")
+        let local = try ServerConfiguration(environment: ["OPENAI_MODEL": "llama3.1", "OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"]).analysis.model
+        guard case .openAI(_, nil, "Authorization", "llama3.1")? = local else { Issue.record("expected a keyless local server, got \(String(describing: local))"); return }
+        #expect(try ServerConfiguration(environment: ["GEMINI_API_KEY": "k", "ANALYSIS_ENGINE": "rules"]).analysis.model == nil)
+        let sla = try ServerConfiguration(environment: ["SLA_P1_SECONDS": "300", "SLA_P4_SECONDS": "86400"]).analysis.slaPolicy
+        #expect(sla.seconds == [.p1: 300, .p2: 1800, .p3: 7200, .p4: 86400])
+    }
+
+    @Test("bad analysis settings name the variable", arguments: [
+        (["ANALYSIS_ENGINE": "claude"], "ANALYSIS_ENGINE: expected one of rules, gemini, openai, got \"claude\""),
+        (["ANALYSIS_ENGINE": "openai"], "OPENAI_MODEL: is required when ANALYSIS_ENGINE is openai (for example gpt-4o-mini, or the model a local server loaded)"),
+        (["OPENAI_MODEL": "gpt-4o-mini"], "OPENAI_API_KEY: is required for api.openai.com; set OPENAI_BASE_URL to use a local server without a key"),
+        (["GEMINI_API_KEY": "k", "GEMINI_BASE_URL": "ftp://x"], "GEMINI_BASE_URL: expected an http:// or https:// URL, got \"ftp://x\""),
+        (["SLA_P1_SECONDS": "5"], "SLA_P1_SECONDS: expected a whole number from 60 to 2592000, got \"5\""),
+        (["RECURRENCE_LINKING": "maybe"], "RECURRENCE_LINKING: expected true or false, got \"maybe\""),
+        (["MODEL_DAILY_CALL_LIMIT": "-1"], "MODEL_DAILY_CALL_LIMIT: expected a whole number from 0 to 100000000, got \"-1\""),
+    ])
+    func badAnalysisSettings(environment: [String: String], message: String) {
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration(environment: environment) }
+        do {
+            _ = try ServerConfiguration(environment: environment)
+        } catch {
+            #expect(error.description == message)
+        }
     }
 }
