@@ -80,6 +80,27 @@ struct RulesEngineTests {
         ("Response Content is not a valid JObject.", .codeError, "3603"),
         ("Cluster terminated. Reason: METASTORE_COMPONENT_UNHEALTHY (SERVICE_FAULT)", .platformOutage, "METASTORE_COMPONENT_UNHEALTHY"),
         ("Run failed with error message: Cluster terminated. Reason: INTERNAL_ERROR", .platformOutage, "INTERNAL_ERROR"),
+        ("Py4JJavaError: An error occurred while calling o123.save. : org.apache.spark.sql.AnalysisException: [DELTA_FAILED_TO_MERGE_FIELDS] Failed to merge fields 'amount' and 'amount'", .schemaMismatch, "DELTA_FAILED_TO_MERGE_FIELDS"),
+        ("io.delta.exceptions.ConcurrentDeleteReadException: This transaction attempted to read one or more files that were deleted (for example part-00001.snappy.parquet in partition [date=2026-11-28]) by a concurrent update. Please try the operation again.", .concurrencyConflict, "ConcurrentDeleteReadException"),
+        ("io.delta.exceptions.MetadataChangedException: The metadata of the Delta table has been changed by a concurrent update. Please try the operation again.", .concurrencyConflict, "MetadataChangedException"),
+        ("com.microsoft.sqlserver.jdbc.SQLServerException: Violation of PRIMARY KEY constraint 'PK_Orders'. Cannot insert duplicate key in object 'dbo.Orders'. The duplicate key value is (10045).", .dataQuality, "SQLServerException"),
+        ("[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.", .dataQuality, "DIVIDE_BY_ZERO"),
+        ("[DELTA_VIOLATE_CONSTRAINT_WITH_VALUES] CHECK constraint positive_amount (amount > 0) violated by row with values:\n - amount : -12", .dataQuality, "DELTA_VIOLATE_CONSTRAINT_WITH_VALUES"),
+        ("Great Expectations validation failed: expectation expect_column_values_to_not_be_null on column order_id failed for 1204 rows", .dataQuality, "data_quality"),
+        ("Cluster terminated. Reason: SPOT_INSTANCE_TERMINATION (CLOUD_FAILURE)", .nodeOrSpotLoss, "SPOT_INSTANCE_TERMINATION"),
+        ("requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.partner.example', port=443): Max retries exceeded with url: /v2/orders (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection refused'))", .networkConnectivity, "ConnectionError"),
+        ("javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target", .networkConnectivity, "SSLHandshakeException"),
+        ("ErrorCode=UserErrorFileNotFound,'Type=Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=ADLS Gen2 operation failed for: Operation returned an invalid status code 'NotFound'. Account: 'datalake'. FileSystem: 'raw'. Path: 'sales/2026/11/29/orders.csv'.'", .missingInputData, "UserErrorFileNotFound"),
+        ("java.util.concurrent.TimeoutException: Futures timed out after [300 seconds]", .timeout, "TimeoutException"),
+        ("Run was skipped: the job exceeded its maximum concurrent runs of 1 (MAX_CONCURRENT_RUNS_REACHED)", .resourceExhaustedOrQuota, "MAX_CONCURRENT_RUNS_REACHED"),
+        ("TEMPORARILY_UNAVAILABLE: The service at /api/2.1/jobs/runs/submit is temporarily unavailable. Please try again later.", .platformOutage, "TEMPORARILY_UNAVAILABLE"),
+        ("Cluster terminated. Reason: DBFS_COMPONENT_UNHEALTHY (SERVICE_FAULT)", .platformOutage, "DBFS_COMPONENT_UNHEALTHY"),
+        ("  File \"/Workspace/Repos/etl/jobs/load.py\", line 42\n    if total > 0\n               ^\nSyntaxError: invalid syntax", .codeError, "SyntaxError"),
+        ("NameError: name 'spark_df' is not defined", .codeError, "NameError"),
+        ("org.apache.spark.sql.catalyst.parser.ParseException: \n[PARSE_SYNTAX_ERROR] Syntax error at or near 'FROM'. SQLSTATE: 42601 (line 1, pos 17)", .codeError, "PARSE_SYNTAX_ERROR"),
+        ("AADSTS700016: Application with identifier 'a1b2c3' was not found in the directory 'contoso'.", .authenticationFailed, "AADSTS700016"),
+        ("ErrorCode=FailedToGetOAuth2AccessToken: Failed to get access token from your token endpoint. Error message: invalid_client.", .authenticationFailed, "FailedToGetOAuth2AccessToken"),
+        ("com.databricks.dbutils_v1.InvalidSecretOperationException: Secret does not exist with scope: etl-secrets and key: storage-key", .configurationError, "InvalidSecretOperationException"),
         ("Something went wrong in the widget factory (code W-17)", .unknown, "unknown"),
     ]
 
@@ -95,8 +116,9 @@ struct RulesEngineTests {
         #expect(try analysis.validated(against: text).confidence == analysis.confidence, "rules evidence always checks out")
     }
 
-    @Test("the table covers every category of the taxonomy")
+    @Test("the table covers every category of the taxonomy with at least 80 texts")
     func everyCategoryCovered() {
+        #expect(Self.cases.count >= 80)
         #expect(Set(Self.cases.map(\.1)) == Set(FailureCategory.allCases))
         #expect(Self.cases.count >= 60)
     }
@@ -111,6 +133,10 @@ struct RulesEngineTests {
 
         #expect(Self.analyze("[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`sales`.`orders_daily` cannot be found.").rootCause
             == "The table main.sales.orders_daily does not exist or is not visible to the job")
+        #expect(Self.analyze("Violation of PRIMARY KEY constraint 'PK_Orders'. Cannot insert duplicate key in object 'dbo.Orders'.").rootCause
+            == "The rows written to dbo.Orders repeat a key the target already holds or repeat it among themselves")
+        #expect(Self.analyze("MetadataChangedException: The metadata of the Delta table has been changed by a concurrent update.").rootCause
+            == "Another write changed the Delta table while this job was writing it", "an ordinary word is not taken for a table name")
         #expect(Self.analyze("Column 'discount_pct' does not exist in the table 'dbo.Orders'").rootCause == "Column discount_pct does not exist in the target table")
         #expect(Self.analyze("java.net.UnknownHostException: salesdata.blob.core.windows.net: Name or service not known").rootCause
             == "The job could not reach salesdata.blob.core.windows.net over the network")

@@ -38,7 +38,8 @@ enum FactExtractor {
         regex(#"(?:table or view|table)\s+(?:not found:\s*)?[`'"]([\w.`-]+?)[`'"]\s*(?:cannot be found|not found|does not exist)?"#),
         regex(#"Table or view not found:\s*([\w.`]+)"#),
         regex(#"in the table\s+'([^']+)'"#),
-        regex(#"Delta table\s+[`'"]?([\w.`]+)"#),
+        regex(#"duplicate key in object\s+'([^']+)'"#),
+        regex(#"Delta table\s+[`'"]?((?:\w+\.)+\w+|(?<=[`'"])[\w-]+)"#),
     ]
     private static let columnPatterns = [
         regex(#"Column\s+'([^']+)'\s+does not exist"#),

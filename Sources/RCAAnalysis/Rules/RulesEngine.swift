@@ -115,11 +115,18 @@ public struct RulesEngine: RootCauseAnalyzer {
         return text
     }
 
+    /// Exceptions that only carry another error: the Spark error class inside says more.
+    static let wrapperExceptions: Set<String> = [
+        "AnalysisException", "Py4JJavaError", "SparkException", "PythonException", "ParseException",
+        "StreamingQueryException", "SparkRuntimeException", "SparkUpgradeException",
+    ]
+
     /// The vendor's own code when the text has one, else the category's name.
     static func errorType(_ template: String, evidence: [String], facts: Facts, category: FailureCategory) -> String {
         switch template {
         case "{exception}":
-            return facts.exception ?? facts.sparkErrorClass ?? category.rawValue
+            if let exception = facts.exception, !wrapperExceptions.contains(exception) { return exception }
+            return facts.sparkErrorClass ?? facts.exception ?? category.rawValue
         case "{code}":
             let code = evidence.compactMap { phrase -> String? in
                 if phrase.count > 2, phrase.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { return phrase }
