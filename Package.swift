@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rca-assistant", targets: ["RCAAssistantCLI"]),
+        .executable(name: "rca-bench", targets: ["RCABench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -101,6 +102,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "RCABench",
+            dependencies: ["RCACore", "RCAAnalysis"],
+            path: "bench/RCABench",
             swiftSettings: strictSettings
         ),
         .target(
