@@ -45,6 +45,7 @@ struct Serve: AsyncParsableCommand {
                     configuration: configuration,
                     database: prepared.database,
                     webhookToken: prepared.webhookToken.value,
+                    jwtSecret: prepared.jwtSecret.value,
                     enrichers: makeEnrichers(configuration),
                     metrics: AppMetrics(registry: registry),
                     logger: logger

@@ -17,6 +17,7 @@ struct AnalyzeJobHandler: JobHandler {
     let slaPolicy: SLAPolicy
     let ownershipMap: OwnershipMap
     let correlation: TicketCorrelation
+    let events: LiveEvents
     /// Serializes analyses of one failure within this process, so that the cache answers all but the first.
     let analysisLocks = KeyedAsyncLock()
     /// Tries of an enrichment that failed for a reason that may pass (429, 5xx, timeout) before going on without it.
@@ -102,11 +103,11 @@ struct AnalyzeJobHandler: JobHandler {
         let slaDeadline = Timestamp.string(from: (Timestamp.date(from: ticket.firstSeen) ?? Date()).addingTimeInterval(TimeInterval(slaSeconds)))
         let pendingAudits = audits
         let correlation = self.correlation
-        try await database.transaction { sql in
+        let stored = try await database.transaction { sql -> TicketCorrelation.Outcome? in
             let stillPending = try await sql.raw(
                 "SELECT id FROM tickets WHERE id = \(bind: ticketID) AND analysis_state = 'pending'"
             ).first()
-            guard stillPending != nil else { return }
+            guard stillPending != nil else { return nil }
             let links = try await correlation.correlate(subject, on: sql)
             try await sql.raw(
                 """
@@ -135,7 +136,11 @@ struct AnalyzeJobHandler: JobHandler {
             for note in links.notes {
                 try await TicketStore.appendAudit(ticketID: note.ticketID, action: note.action, details: note.details, on: sql)
             }
+            return links
         }
+        guard let stored else { return }
+        events.publish(LiveEvent(.ticketUpdated, ticketID: ticketID))
+        if let openTicket = stored.recurrenceOf { events.publish(LiveEvent(.ticketUpdated, ticketID: openTicket)) }
     }
 
     /// The cached analysis of the same failure if it still fits, else a new

@@ -1,4 +1,6 @@
+import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import RCAAnalysis
 import RCACore
@@ -13,6 +15,10 @@ public struct AppDependencies: Sendable {
     public var database: Database
     /// The secret alert senders present.
     public var webhookToken: String
+    /// Signs dashboard sessions.
+    public var sessionTokens: SessionTokens
+    /// Changes pushed to connected dashboards.
+    public var events: LiveEvents
     public var parsers: [any AlertPayloadParser]
     /// Clients that find the real error behind an alert (Databricks, Data Factory).
     public var enrichers: [any AlertEnricher]
@@ -26,6 +32,8 @@ public struct AppDependencies: Sendable {
         configuration: ServerConfiguration,
         database: Database,
         webhookToken: String,
+        jwtSecret: String,
+        events: LiveEvents = LiveEvents(),
         parsers: [any AlertPayloadParser] = SourceRegistry.parsers,
         enrichers: [any AlertEnricher] = [],
         enrichmentRetryDelay: Duration = .seconds(5),
@@ -37,6 +45,8 @@ public struct AppDependencies: Sendable {
         self.configuration = configuration
         self.database = database
         self.webhookToken = webhookToken
+        self.sessionTokens = SessionTokens(secret: jwtSecret, lifetime: .seconds(configuration.sessionSeconds))
+        self.events = events
         self.parsers = parsers
         self.enrichers = enrichers
         self.jobQueue = JobQueue(
@@ -52,6 +62,7 @@ public struct AppDependencies: Sendable {
                 slaPolicy: configuration.analysis.slaPolicy,
                 ownershipMap: configuration.analysis.ownership,
                 correlation: TicketCorrelation(linkRecurrences: configuration.analysis.linkRecurrences),
+                events: events,
                 enrichmentAttempts: 3, enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
             ),
         ].merging(jobHandlers) { _, given in given }
@@ -68,8 +79,16 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let configuration = dependencies.configuration
+    let liveSocket = LiveSocket(
+        events: dependencies.events,
+        authenticator: SessionAuthenticator(tokens: dependencies.sessionTokens, users: UserStore(database: dependencies.database)),
+        writeTimeout: .seconds(10)
+    )
     var app = Application(
         router: buildRouter(dependencies),
+        server: .http1WebSocketUpgrade { request, _, logger in
+            await liveSocket.shouldUpgrade(request, logger: logger)
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rca-assistant"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: dependencies.logger
@@ -83,7 +102,12 @@ public func buildApplication(
                 wakeups: dependencies.wakeups,
                 logger: dependencies.logger
             ),
-            SLAMonitor(database: dependencies.database, interval: .seconds(configuration.slaCheckSeconds), logger: dependencies.logger)
+            SLAMonitor(
+                database: dependencies.database,
+                interval: .seconds(configuration.slaCheckSeconds),
+                events: dependencies.events,
+                logger: dependencies.logger
+            )
         )
     }
     return app
@@ -93,21 +117,55 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware(metrics: dependencies.metrics))
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     HealthRoutes(database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics)
         .register(on: router)
     guard dependencies.configuration.role.servesWebhooks else { return router }
+    let ingestion = Ingestion(
+        database: dependencies.database,
+        jobQueue: dependencies.jobQueue,
+        wakeups: dependencies.wakeups,
+        metrics: dependencies.metrics,
+        events: dependencies.events,
+        logger: dependencies.logger
+    )
     WebhookRoutes(
         parsers: dependencies.parsers,
         token: dependencies.webhookToken,
         maxBodyBytes: dependencies.configuration.maxBodyBytes,
-        ingestion: Ingestion(
-            database: dependencies.database,
-            jobQueue: dependencies.jobQueue,
-            wakeups: dependencies.wakeups,
-            metrics: dependencies.metrics,
-            logger: dependencies.logger
-        )
+        ingestion: ingestion
     ).register(on: router)
+    let users = UserStore(database: dependencies.database)
+    let authenticator = SessionAuthenticator(tokens: dependencies.sessionTokens, users: users)
+    let hasher = PasswordHasher()
+    let api = router.group("api")
+    let protected = api.group().add(middleware: authenticator)
+    AuthRoutes(
+        users: users,
+        hasher: hasher,
+        tokens: dependencies.sessionTokens,
+        accountThrottle: LoginThrottle(limit: 5),
+        addressThrottle: LoginThrottle(limit: 20),
+        allowRegistration: dependencies.configuration.allowRegistration
+    ).register(on: api, protected: protected)
+    TicketRoutes(database: dependencies.database, events: dependencies.events).register(on: protected)
+    ExportRoutes(database: dependencies.database).register(on: protected)
+    AdminRoutes(
+        database: dependencies.database,
+        users: users,
+        hasher: hasher,
+        replayer: PayloadReplayer(database: dependencies.database, parsers: dependencies.parsers, jobQueue: dependencies.jobQueue),
+        wakeups: dependencies.wakeups
+    ).register(on: protected)
+    LiveSocket(events: dependencies.events, authenticator: authenticator, writeTimeout: .seconds(10)).register(on: router)
+    OpenAPIRoutes().register(on: router)
+    if let dashboard = try? DashboardRoutes() { dashboard.register(on: router) }
     return router
+}
+
+/// The method and path of every route the application answers, for checks
+/// that its API description is complete.
+public func registeredRoutes(_ dependencies: AppDependencies) -> [(path: String, method: HTTPRequest.Method)] {
+    buildRouter(dependencies).routes.map { (path: $0.path.description, method: $0.method) }
 }

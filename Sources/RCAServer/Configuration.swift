@@ -33,6 +33,10 @@ public struct ServerConfiguration: Sendable {
     /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
     public var maxBodyBytes: Int
     public var analysis: AnalysisSettings
+    /// How long a dashboard session lasts.
+    public var sessionSeconds: Int
+    /// Whether anyone may create a viewer account with `POST /api/register`.
+    public var allowRegistration: Bool
 
     /// The SQLite file used when `DATABASE_URL` is not set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
@@ -102,6 +106,8 @@ public struct ServerConfiguration: Sendable {
         }
         dataFactory = try Self.dataFactory(reader)
         analysis = try AnalysisSettings(reader)
+        sessionSeconds = try reader.integer("JWT_TTL_SECONDS", default: 86_400, range: 60...2_592_000)
+        allowRegistration = try reader.boolean("ALLOW_REGISTRATION", default: false)
     }
 }
 

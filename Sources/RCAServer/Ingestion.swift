@@ -9,12 +9,13 @@ public struct Ingestion: Sendable {
     private let committer: GroupCommitter<IngestionStore.Arrival, IngestionResult>
     private let wakeups: JobWakeups
     private let metrics: AppMetrics
+    private let events: LiveEvents
 
     private let database: Database
     private let store: IngestionStore
     private let logger: Logger
 
-    public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics, logger: Logger) {
+    public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics, events: LiveEvents, logger: Logger) {
         let store = IngestionStore(jobQueue: jobQueue)
         self.database = database
         self.store = store
@@ -24,6 +25,7 @@ public struct Ingestion: Sendable {
         }
         self.wakeups = wakeups
         self.metrics = metrics
+        self.events = events
     }
 
     /// Stores the payload with what its parser made of it and applies that to
@@ -47,6 +49,10 @@ public struct Ingestion: Sendable {
         if !result.created.isEmpty {
             metrics.ticketCreated(count: result.created.count)
             wakeups.signal()
+        }
+        for id in result.created { events.publish(LiveEvent(.newTicket, ticketID: id)) }
+        for id in Set(result.duplicates + result.resolved).subtracting(result.created).sorted() {
+            events.publish(LiveEvent(.ticketUpdated, ticketID: id))
         }
         return result
     }

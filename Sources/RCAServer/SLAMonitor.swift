@@ -11,11 +11,13 @@ import SQLKit
 public struct SLAMonitor: Service {
     let database: Database
     let interval: Duration
+    let events: LiveEvents
     let logger: Logger
 
-    public init(database: Database, interval: Duration, logger: Logger) {
+    public init(database: Database, interval: Duration, events: LiveEvents, logger: Logger) {
         self.database = database
         self.interval = interval
+        self.events = events
         self.logger = logger
     }
 
@@ -35,7 +37,7 @@ public struct SLAMonitor: Service {
     @discardableResult
     public func markBreaches(now: Date = Date()) async throws -> [String] {
         let nowText = Timestamp.string(from: now)
-        return try await database.transaction { sql in
+        let breached = try await database.transaction { sql in
             let rows = try await sql.raw(
                 """
                 UPDATE tickets SET sla_status = 'Breached', updated_at = \(bind: nowText)
@@ -56,5 +58,7 @@ public struct SLAMonitor: Service {
             }
             return ids
         }
+        for id in breached { events.publish(LiveEvent(.slaBreached, ticketID: id, slaStatus: "Breached")) }
+        return breached
     }
 }

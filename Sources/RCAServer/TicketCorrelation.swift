@@ -25,14 +25,14 @@ struct TicketCorrelation {
     }
 
     /// An audit line to write on some ticket.
-    struct Note {
+    struct Note: Sendable {
         let ticketID: String
         let action: String
         let details: String
     }
 
     /// What was found: the open ticket this one is a recurrence of, and audit lines.
-    struct Outcome {
+    struct Outcome: Sendable {
         var recurrenceOf: String?
         var notes: [Note] = []
     }

@@ -42,6 +42,14 @@ public enum Dialect: String, Sendable {
         }
     }
 
+    /// Case-insensitive `LIKE` (SQLite's `LIKE` already ignores ASCII case).
+    var caseInsensitiveLike: String {
+        switch self {
+        case .sqlite: "LIKE"
+        case .postgres: "ILIKE"
+        }
+    }
+
     /// Appended to a `SELECT` that picks rows to claim, so that concurrent
     /// claimers on PostgreSQL skip each other's rows instead of waiting. SQLite
     /// needs nothing: its writers are serialized.

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -285,6 +285,23 @@ extension Migrator {
                 tokens BIGINT NOT NULL DEFAULT 0
             )
             """,
+        ]
+    }
+}
+
+extension Migrator {
+    /// What the dashboard needs: who took a ticket in hand and when, the time
+    /// to first response (MTTA), and indexes for its lists (recurrences are
+    /// left out of every list) and its audit viewer.
+    static let dashboard = Migration(version: 5, name: "dashboard") { _ in
+        [
+            "ALTER TABLE tickets ADD COLUMN in_progress_user TEXT",
+            "ALTER TABLE tickets ADD COLUMN in_progress_ts TEXT",
+            "ALTER TABLE tickets ADD COLUMN response_seconds INTEGER",
+            "CREATE INDEX idx_tickets_queue ON tickets (status, (COALESCE(priority, 'P9')), first_seen, id) WHERE recurrence_of IS NULL",
+            "CREATE INDEX idx_tickets_recent ON tickets (status, first_seen, id) WHERE recurrence_of IS NULL",
+            "CREATE INDEX idx_tickets_first_seen ON tickets (first_seen)",
+            "CREATE INDEX idx_audit_action_id ON audit_trail (action, id)",
         ]
     }
 }

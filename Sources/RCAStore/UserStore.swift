@@ -81,6 +81,18 @@ public struct UserStore: Sendable {
         }
     }
 
+    public func find(id: Int64) async throws -> UserRecord? {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM users WHERE id = \(bind: id)").first(decoding: UserRecord.self)
+        }
+    }
+
+    public func recordLogin(id: Int64, at date: Date = Date()) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("UPDATE users SET last_login = \(bind: Timestamp.string(from: date)) WHERE id = \(bind: id)").run()
+        }
+    }
+
     public func all() async throws -> [UserRecord] {
         try await database.read { sql in
             try await sql.raw("SELECT * FROM users ORDER BY id").all(decoding: UserRecord.self)

@@ -25,7 +25,7 @@ struct DataFactoryEnrichmentTests {
             ])
             let app = buildApplication(
                 try AppDependencies(
-                    configuration: configuration, database: database, webhookToken: WebhookHarness.token,
+                    configuration: configuration, database: database, webhookToken: WebhookHarness.token, jwtSecret: WebhookHarness.jwtSecret,
                     enrichers: makeEnrichers(configuration), enrichmentRetryDelay: .milliseconds(100), logger: TestDatabase.quietLogger
                 )
             )

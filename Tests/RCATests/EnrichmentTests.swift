@@ -34,7 +34,7 @@ struct DatabricksEnrichmentTests {
             let dependencies = try AppDependencies(
                 configuration: configuration,
                 database: database,
-                webhookToken: WebhookHarness.token,
+                webhookToken: WebhookHarness.token, jwtSecret: WebhookHarness.jwtSecret,
                 enrichers: makeEnrichers(configuration),
                 enrichmentRetryDelay: .milliseconds(100),
                 logger: TestDatabase.quietLogger

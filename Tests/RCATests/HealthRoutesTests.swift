@@ -14,6 +14,7 @@ struct HealthRoutesTests {
             configuration: try ServerConfiguration(environment: ["PORT": "0"]),
             database: database,
             webhookToken: "test-webhook-token-0123456789",
+            jwtSecret: WebhookHarness.jwtSecret,
             logger: TestDatabase.quietLogger
         )
     }

@@ -33,12 +33,16 @@ struct SLAMonitorTests {
             try await database.transaction { sql in
                 try await sql.raw("UPDATE tickets SET status = 'acknowledged' WHERE id = \(bind: acknowledged)").run()
             }
-            let monitor = SLAMonitor(database: database, interval: .seconds(60), logger: TestDatabase.quietLogger)
+            let events = LiveEvents()
+            var feed = events.subscribe().makeAsyncIterator()
+            let monitor = SLAMonitor(database: database, interval: .seconds(60), events: events, logger: TestDatabase.quietLogger)
             let tickets = TicketStore(database: database)
 
             #expect(try await monitor.markBreaches(now: Date()).isEmpty, "nothing is due yet")
             let breached = try await monitor.markBreaches(now: Date().addingTimeInterval(2 * 3600))
             #expect(breached == [ids[0]])
+            let announced = await feed.next()
+            #expect(announced?.type == .slaBreached && announced?.ticketID == ids[0], "the breach is announced to dashboards when it happens")
             #expect(try await tickets.find(id: ids[0])?.slaStatus == "Breached")
             #expect(try await tickets.audit(ticketID: ids[0]).last?.details == "P2 ticket not acknowledged within 30 min")
             #expect(try await tickets.find(id: acknowledged)?.slaStatus == "Pending")

@@ -15,12 +15,14 @@ import Testing
 /// Builds the application for ingestion tests and posts payloads to it.
 struct WebhookHarness {
     static let token = "test-webhook-token-0123456789"
+    static let jwtSecret = "test-jwt-secret-0123456789-0123456789-abcdef"
 
     static func dependencies(_ database: Database, environment: [String: String] = [:]) throws -> AppDependencies {
         try AppDependencies(
             configuration: try ServerConfiguration(environment: ["PORT": "0", "ROLE": "web"].merging(environment) { $1 }),
             database: database,
             webhookToken: token,
+            jwtSecret: jwtSecret,
             logger: TestDatabase.quietLogger
         )
     }

@@ -1,0 +1,124 @@
+import Foundation
+import Hummingbird
+import RCACore
+import RCAStore
+
+/// `POST /api/login`, `POST /api/register` (only with `ALLOW_REGISTRATION=true`)
+/// and `GET /api/me`.
+struct AuthRoutes: Sendable {
+    let users: UserStore
+    let hasher: PasswordHasher
+    let tokens: SessionTokens
+    /// Failed sign-ins per account (5 in 15 minutes by default).
+    let accountThrottle: LoginThrottle
+    /// Failed sign-ins per address, looser since offices share one (20 in 15 minutes).
+    let addressThrottle: LoginThrottle
+    let allowRegistration: Bool
+
+    struct Credentials: Decodable {
+        let email: String
+        let password: String
+        let name: String?
+    }
+
+    struct Session: ResponseEncodable {
+        let token: String
+        let expires_at: String
+        let user: UserView
+    }
+
+    struct UserView: ResponseEncodable, Equatable {
+        let email: String
+        let name: String?
+        let role: String
+    }
+
+    /// A hash to compare against when the account does not exist, so that
+    /// unknown and known e-mails take the same time to refuse.
+    private let decoyHash = "$2b$12$jG/J6K4oQG4I6q.BUTBRxuWVMBQykSiM82uwHpO3mWmZglumUV46q"
+
+    func register(on api: RouterGroup<AppRequestContext>, protected: RouterGroup<AppRequestContext>) {
+        api.post("login") { request, context in try await login(request, context: context) }
+        if allowRegistration {
+            api.post("register") { request, context in try await register(request, context: context) }
+        }
+        protected.get("me") { _, context in
+            let user = try context.require(.viewer)
+            return UserView(email: user.email, name: user.name, role: user.role.rawValue)
+        }
+    }
+
+    private func login(_ request: Request, context: AppRequestContext) async throws -> Session {
+        let credentials = try await APIInput.decode(Credentials.self, from: request, context: context)
+        let email = UserStore.normalize(email: credentials.email)
+        let account = [email]
+        let address = [context.remoteAddress?.ipAddress ?? "unknown"]
+        if let wait = [accountThrottle.retryAfter(account), addressThrottle.retryAfter(address)].compactMap({ $0 }).max() {
+            throw APIError(
+                .tooManyRequests,
+                "too many failed sign-ins for this account or address; try again in \(Int(wait.rounded(.up))) s",
+                headers: [.retryAfter: String(Int(wait.rounded(.up)))]
+            )
+        }
+        let user = try await users.find(email: email)
+        let matches = try await hasher.verify(credentials.password, hash: user?.passwordHash ?? decoyHash)
+        guard let user, matches, !user.disabled else {
+            accountThrottle.recordFailure(account)
+            addressThrottle.recordFailure(address)
+            throw APIError(.unauthorized, "wrong e-mail or password")
+        }
+        accountThrottle.reset(email)
+        try await users.recordLogin(id: user.id)
+        let (token, expires) = try await tokens.issue(userID: user.id, email: user.email, role: user.role)
+        return Session(token: token, expires_at: Timestamp.string(from: expires), user: UserView(email: user.email, name: user.fullName, role: user.role.rawValue))
+    }
+
+    private func register(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let credentials = try await APIInput.decode(Credentials.self, from: request, context: context)
+        let email = UserStore.normalize(email: credentials.email)
+        guard email.contains("@"), email.count <= 254 else { throw APIError(.badRequest, "give a valid e-mail address") }
+        guard credentials.password.count >= 12 else { throw APIError(.badRequest, "the password must be at least 12 characters long") }
+        let hash = try await hasher.hash(credentials.password)
+        guard try await users.insertIfAbsent(email: email, passwordHash: hash, fullName: credentials.name, role: .viewer) else {
+            throw APIError(.conflict, "an account with this e-mail already exists; sign in instead")
+        }
+        let view = UserView(email: email, name: credentials.name, role: UserRole.viewer.rawValue)
+        return try view.response(from: request, context: context).withStatus(.created)
+    }
+}
+
+extension Response {
+    func withStatus(_ status: HTTPResponse.Status) -> Response {
+        var response = self
+        response.status = status
+        return response
+    }
+}
+
+/// Reads JSON request bodies with errors that say what is wrong.
+enum APIInput {
+    static let maxBodyBytes = 64 * 1024
+
+    static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, context: AppRequestContext) async throws -> Value {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "the body is over \(maxBodyBytes) bytes")
+        }
+        do {
+            return try JSONDecoder().decode(Value.self, from: Data(body.readableBytesView))
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw APIError(.badRequest, "the field \(key.stringValue) is missing")
+        } catch DecodingError.typeMismatch(_, let where_), DecodingError.valueNotFound(_, let where_) {
+            let field = where_.codingPath.map(\.stringValue).joined(separator: ".")
+            throw APIError(.badRequest, "the field \(field) has the wrong type")
+        } catch let error as DecodingError {
+            if case .dataCorrupted(let where_) = error, let field = where_.codingPath.last?.stringValue {
+                throw APIError(.badRequest, "the field \(field) has a value that is not allowed")
+            }
+            throw APIError(.badRequest, "the body is not valid JSON")
+        }
+    }
+}

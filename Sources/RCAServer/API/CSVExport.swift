@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import RCACore
+import RCAStore
+
+/// CSV text as RFC 4180 writes it (CRLF line ends, fields with a comma,
+/// quote or line break quoted, quotes doubled), with every cell that a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return) prefixed with `'` so that it stays text.
+public enum CSV {
+    public static func row(_ cells: [String?]) -> String {
+        cells.map { cell(neutralized($0 ?? "")) }.joined(separator: ",") + "\r\n"
+    }
+
+    static func neutralized(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return value }
+        return "'" + value
+    }
+
+    static func cell(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// `GET /api/export/{open,in-progress,closed}-tickets`: the tab as a CSV file.
+struct ExportRoutes: Sendable {
+    let database: Database
+    static let maximumRows = 100_000
+
+    static let header = [
+        "Ticket ID", "Pipeline", "Source", "Status", "Severity", "Priority", "SLA Status", "SLA Seconds", "First Seen", "Last Seen",
+        "Occurrences", "Error Type", "Category", "Root Cause", "Confidence", "Team", "Acknowledged By", "Acknowledged At",
+        "Seconds To Acknowledge", "ITSM Ticket",
+    ]
+
+    func register(on api: RouterGroup<AppRequestContext>) {
+        for tab in TicketTab.allCases {
+            api.get(RouterPath("export/\(tab.rawValue)-tickets")) { _, context in
+                _ = try context.require(.viewer)
+                return try await export(tab)
+            }
+        }
+    }
+
+    static func text(_ tickets: [TicketListItem]) -> String {
+        var text = CSV.row(header)
+        for ticket in tickets {
+            text += CSV.row([
+                ticket.id, ticket.pipeline, ticket.source, ticket.status, ticket.severity, ticket.priority, ticket.slaStatus,
+                ticket.slaSeconds.map(String.init), ticket.firstSeen, ticket.lastSeen, String(ticket.occurrenceCount), ticket.errorType,
+                ticket.category, ticket.rootCause, ticket.confidence, ticket.finopsTeam, ticket.ackUser, ticket.ackTs,
+                ticket.ackSeconds.map(String.init), ticket.itsmTicketID,
+            ])
+        }
+        return text
+    }
+
+    private func export(_ tab: TicketTab) async throws -> Response {
+        let tickets = try await TicketQueries(database: database).all(tab, limit: Self.maximumRows)
+        let day = String(Timestamp.now().prefix(10))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"\(tab.rawValue)-tickets-\(day).csv\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: Self.text(tickets)))
+        )
+    }
+}

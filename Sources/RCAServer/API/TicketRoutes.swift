@@ -1,0 +1,183 @@
+import Foundation
+import Hummingbird
+import RCACore
+import RCAStore
+
+extension TicketPage: ResponseEncodable {}
+extension TicketListItem: ResponseEncodable {}
+extension DashboardSummary: ResponseEncodable {}
+extension AuditRecord: ResponseEncodable {}
+extension TicketLink: ResponseEncodable {}
+
+/// The ticket API: lists, one ticket with its history and relations, the
+/// summary, the audit trail, and status changes.
+struct TicketRoutes: Sendable {
+    let database: Database
+    let events: LiveEvents
+
+    /// One ticket with everything the ticket modal shows.
+    struct TicketDetail: ResponseEncodable {
+        let ticket: TicketListItem
+        let error_message: String?
+        let affected_entity: String?
+        let recommendations: [String]
+        let evidence: [String]
+        let auto_heal_possible: Bool?
+        let analysis_engine: String?
+        let analysis_model: String?
+        let analysis_error: String?
+        let fingerprint: String?
+        let recurrence_of: String?
+        let details: [String: String]
+        let finops_owner: String?
+        let finops_cost_center: String?
+        let slack_channel: String?
+        let slack_ts: String?
+        let audit: [AuditEntryView]
+        let recurrences: [TicketListItem]
+        let links: [TicketLink]
+    }
+
+    struct AuditEntryView: ResponseEncodable {
+        let timestamp: String
+        let action: String
+        let user: String?
+        let details: String?
+    }
+
+    struct AuditPage: ResponseEncodable {
+        let entries: [AuditRecord]
+        let next_before: Int64?
+        let actions: [String]
+    }
+
+    struct StatusRequest: Decodable {
+        let status: String
+        let note: String?
+    }
+
+    struct StatusAnswer: ResponseEncodable {
+        let ticket_id: String
+        let from: String
+        let status: String
+        let sla_status: String?
+        let ack_seconds: Int?
+    }
+
+    func register(on api: RouterGroup<AppRequestContext>) {
+        for tab in TicketTab.allCases {
+            api.get(RouterPath("\(tab.rawValue)-tickets")) { request, context in
+                _ = try context.require(.viewer)
+                return try await page(tab, request: request)
+            }
+        }
+        api.get("tickets/:id") { _, context in
+            _ = try context.require(.viewer)
+            return try await detail(try context.parameters.require("id"))
+        }
+        api.post("tickets/:id/status") { request, context in
+            try await changeStatus(request, context: context)
+        }
+        api.get("summary") { request, context in
+            _ = try context.require(.viewer)
+            let days = try Self.integer(request, "days", default: 14, range: 1...90)
+            return try await DashboardQueries(database: database).summary(days: days)
+        }
+        api.get("audit-trail") { request, context in
+            _ = try context.require(.viewer)
+            let queries = DashboardQueries(database: database)
+            let limit = try Self.integer(request, "limit", default: 100, range: 1...500)
+            let before = try request.uri.queryParameters.get("before").map { text in
+                guard let value = Int64(text) else { throw APIError(.badRequest, "before must be the next_before of a previous page") }
+                return value
+            }
+            let entries = try await queries.audit(
+                action: request.uri.queryParameters.get("action").flatMap { $0.isEmpty ? nil : $0 },
+                ticketID: request.uri.queryParameters.get("ticket_id").flatMap { $0.isEmpty ? nil : $0 },
+                before: before,
+                limit: limit
+            )
+            return AuditPage(entries: entries, next_before: entries.count == limit ? entries.last?.id : nil, actions: try await queries.auditActions())
+        }
+    }
+
+    private func page(_ tab: TicketTab, request: Request) async throws -> TicketPage {
+        let query = request.uri.queryParameters
+        let sortText = query.get("sort") ?? (tab == .closed ? TicketSort.newest.rawValue : TicketSort.priority.rawValue)
+        guard let sort = TicketSort(rawValue: sortText) else {
+            throw APIError(.badRequest, "sort must be one of \(TicketSort.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(sortText)\"")
+        }
+        let limit = try Self.integer(request, "limit", default: 50, range: 1...TicketPageRequest.maximumLimit)
+        let search = query.get("q")
+        guard (search?.count ?? 0) <= 200 else { throw APIError(.badRequest, "q must be at most 200 characters") }
+        do {
+            return try await TicketQueries(database: database).page(
+                TicketPageRequest(tab: tab, sort: sort, limit: limit, cursor: query.get("cursor"), search: search)
+            )
+        } catch let error as TicketQueryError {
+            throw APIError(.badRequest, error.description)
+        }
+    }
+
+    private func detail(_ id: String) async throws -> TicketDetail {
+        let store = TicketStore(database: database)
+        guard let record = try await store.find(id: id),
+              let item = try await TicketQueries(database: database).item(id: id)
+        else { throw APIError(.notFound, "no ticket \(id)") }
+        let decoder = JSONDecoder()
+        func strings(_ text: String?) -> [String] {
+            text.flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) } ?? []
+        }
+        let extra = try await TicketQueries(database: database).extras(id: id)
+        return TicketDetail(
+            ticket: item,
+            error_message: record.errorMessage,
+            affected_entity: record.affectedEntity,
+            recommendations: strings(record.recommendations),
+            evidence: strings(record.evidence),
+            auto_heal_possible: extra.autoHealPossible,
+            analysis_engine: record.analysisEngine,
+            analysis_model: record.analysisModel,
+            analysis_error: record.analysisError,
+            fingerprint: extra.fingerprint,
+            recurrence_of: record.recurrenceOf,
+            details: record.detailValues,
+            finops_owner: record.finopsOwner,
+            finops_cost_center: record.finopsCostCenter,
+            slack_channel: extra.slackChannel,
+            slack_ts: extra.slackTs,
+            audit: try await store.audit(ticketID: id).map { AuditEntryView(timestamp: $0.timestamp, action: $0.action, user: $0.userName, details: $0.details) },
+            recurrences: try await TicketQueries(database: database).recurrences(of: id),
+            links: try await TicketLinks(database: database).links(of: id)
+        )
+    }
+
+    private func changeStatus(_ request: Request, context: AppRequestContext) async throws -> StatusAnswer {
+        let user = try context.require(.responder)
+        let id = try context.parameters.require("id")
+        let input = try await APIInput.decode(StatusRequest.self, from: request, context: context)
+        guard let target = TicketStatus(rawValue: input.status) else {
+            throw APIError(.badRequest, "status must be one of open, in_progress, acknowledged; got \"\(input.status)\"")
+        }
+        if target == .open { _ = try context.require(.admin) }
+        guard (input.note?.count ?? 0) <= 1000 else { throw APIError(.badRequest, "note must be at most 1000 characters") }
+        do {
+            let change = try await TicketWorkflow(database: database).change(ticketID: id, to: target, by: user.email, note: input.note)
+            events.publish(LiveEvent(.statusUpdate, ticketID: id, status: change.to.rawValue, slaStatus: change.slaStatus, user: user.email))
+            return StatusAnswer(ticket_id: id, from: change.from.rawValue, status: change.to.rawValue, sla_status: change.slaStatus, ack_seconds: change.ackSeconds)
+        } catch let error as StatusChangeError {
+            switch error {
+            case .notFound: throw APIError(.notFound, error.description)
+            case .notAllowed, .isRecurrence, .conflict: throw APIError(.conflict, error.description)
+            }
+        }
+    }
+
+    static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError(.badRequest, "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+        }
+        return number
+    }
+}

@@ -1,0 +1,395 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSTesting
+import HummingbirdWebSocket
+import NIOCore
+import RCACore
+import RCAServer
+import RCAStore
+import RCATesting
+import SQLKit
+import Testing
+
+/// An application with accounts of each role, and helpers to call its API.
+struct APIHarness {
+    static let password = "correct horse battery staple"
+    let database: Database
+    let dependencies: AppDependencies
+
+    static func make(_ database: Database, environment: [String: String] = [:]) async throws -> APIHarness {
+        let hasher = PasswordHasher(cost: 4)
+        let users = UserStore(database: database)
+        for role in UserRole.allCases {
+            try await users.add(email: "\(role.rawValue)@example.com", passwordHash: try await hasher.hash(password), fullName: role.rawValue.capitalized, role: role)
+        }
+        let dependencies = try WebhookHarness.dependencies(database, environment: ["ROLE": "all"].merging(environment) { $1 })
+        return APIHarness(database: database, dependencies: dependencies)
+    }
+
+    struct Session: Decodable {
+        let token: String
+        let expires_at: String
+    }
+
+    static func login(_ client: some TestClientProtocol, _ email: String, password: String = password) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        return try await client.execute(uri: "/api/login", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: body))
+    }
+
+    static func token(_ client: some TestClientProtocol, _ role: UserRole) async throws -> String {
+        let response = try await login(client, "\(role.rawValue)@example.com")
+        #expect(response.status == .ok)
+        return try JSONDecoder().decode(Session.self, from: Data(response.body.readableBytesView)).token
+    }
+
+    static func call(
+        _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String?, json: [String: Any]? = nil
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body)
+    }
+
+    static func object(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+    }
+
+    /// Posts generic alerts and waits until each is analyzed.
+    func alerts(_ client: some TestClientProtocol, _ bodies: [[String: Any]]) async throws -> [String] {
+        var ids: [String] = []
+        for body in bodies {
+            let data = try JSONSerialization.data(withJSONObject: body)
+            ids += try WebhookHarness.answer(try await WebhookHarness.post(client, "/webhook/generic", data)).ticket_ids
+        }
+        let tickets = TicketStore(database: database)
+        let deadline = ContinuousClock.now + .seconds(30)
+        for id in ids {
+            while try await tickets.find(id: id)?.analysisState == "pending", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+        }
+        return ids
+    }
+}
+
+@Suite("Dashboard API")
+struct DashboardAPITests {
+    typealias H = APIHarness
+
+    @Test("sign-in gives a token for the right password only, and slows down guessing with 429", arguments: TestBackend.enabled)
+    func login(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let ok = try await H.login(client, "Viewer@Example.com")
+                #expect(ok.status == .ok)
+                let me = try await H.call(client, .get, "/api/me", token: try JSONDecoder().decode(H.Session.self, from: Data(ok.body.readableBytesView)).token)
+                #expect(try H.object(me)["role"] as? String == "viewer")
+                #expect(try await H.login(client, "nobody@example.com").status == .unauthorized)
+                for _ in 0..<5 {
+                    let wrong = try await H.login(client, "admin@example.com", password: "guess")
+                    #expect(wrong.status == .unauthorized)
+                    #expect(try H.object(wrong)["error"] as? String == "wrong e-mail or password")
+                }
+                let throttled = try await H.login(client, "admin@example.com")
+                #expect(throttled.status == .tooManyRequests, "even the right password waits once the account is locked")
+                #expect(Int(throttled.headers[.retryAfter] ?? "") ?? 0 > 0)
+                #expect(try await H.login(client, "responder@example.com").status == .ok, "other accounts are not affected")
+
+                try await UserStore(database: database).setDisabled(email: "viewer@example.com", true)
+                #expect(try await H.login(client, "viewer@example.com").status == .unauthorized)
+            }
+        }
+    }
+
+    @Test("every API route but login refuses a missing, forged, expired, alg-none or revoked token with 401")
+    func tokens() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database, environment: ["ALLOW_REGISTRATION": "true"])
+            let router = registeredRoutes(harness.dependencies)
+            let forged = try await SessionTokens(secret: "another-secret-of-at-least-32-bytes!!", lifetime: .seconds(3600))
+                .issue(userID: 3, email: "admin@example.com", role: .admin).token
+            let expired = try await harness.dependencies.sessionTokens
+                .issue(userID: 3, email: "admin@example.com", role: .admin, now: Date().addingTimeInterval(-2 * 86_400)).token
+            let header = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URL
+            let payload = Data(#"{"sub":"3","email":"admin@example.com","role":"admin","iat":1700000000,"exp":4102444800}"#.utf8).base64URL
+            let unsigned = "\(header).\(payload)."
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let valid = try await H.token(client, .admin)
+                try await UserStore(database: database).setDisabled(email: "responder@example.com", true)
+                let revoked = try await H.token(client, .viewer)
+                try await UserStore(database: database).setDisabled(email: "viewer@example.com", true)
+                let protectedRoutes = router.filter { $0.path.hasPrefix("/api/") && !["/api/login", "/api/register"].contains($0.path) }
+                #expect(protectedRoutes.count >= 15)
+                for route in protectedRoutes {
+                    let uri = route.path.replacingOccurrences(of: ":id", with: "x").replacingOccurrences(of: ":email", with: "x@example.com")
+                    for token in [nil, forged, expired, unsigned, revoked, "not-a-jwt"] {
+                        let response = try await H.call(client, route.method, uri, token: token, json: route.method == .get ? nil : [:])
+                        #expect(response.status == .unauthorized, "\(route.method) \(route.path) with \(token.map { String($0.prefix(12)) } ?? "no token")")
+                    }
+                    let authorized = try await H.call(client, route.method, uri, token: valid, json: route.method == .get ? nil : [:])
+                    #expect(authorized.status != .unauthorized, "\(route.method) \(route.path) accepts a valid token")
+                }
+            }
+        }
+    }
+
+    @Test("roles: viewers read, responders change status, admins manage users and payloads and reopen")
+    func roles() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let ids = try await harness.alerts(client, [["resource": "sales_load", "error_message": "java.lang.OutOfMemoryError: Java heap space"]])
+                let id = try #require(ids.first)
+                let viewer = try await H.token(client, .viewer)
+                let responder = try await H.token(client, .responder)
+                let admin = try await H.token(client, .admin)
+                #expect(try await H.call(client, .get, "/api/open-tickets", token: viewer).status == .ok)
+                let denied = try await H.call(client, .post, "/api/tickets/\(id)/status", token: viewer, json: ["status": "in_progress"])
+                #expect(denied.status == .forbidden)
+                #expect((try H.object(denied)["error"] as? String)?.contains("responder role") == true)
+                #expect(try await H.call(client, .get, "/api/users", token: responder).status == .forbidden)
+                #expect(try await H.call(client, .get, "/api/payloads", token: responder).status == .forbidden)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "acknowledged"]).status == .ok)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "open"]).status == .forbidden)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: admin, json: ["status": "open"]).status == .ok)
+                let users = try await H.call(client, .get, "/api/users", token: admin)
+                #expect(users.status == .ok)
+                let created = try await H.call(client, .post, "/api/users", token: admin, json: ["email": "new@example.com", "role": "responder"])
+                #expect(created.status == .created)
+                #expect((try H.object(created)["password"] as? String)?.count ?? 0 >= 16)
+                let promoted = try await H.call(client, .patch, "/api/users/viewer@example.com", token: admin, json: ["role": "responder"])
+                #expect(try H.object(promoted)["role"] as? String == "responder")
+                #expect(try await H.call(client, .patch, "/api/users/admin@example.com", token: admin, json: ["disabled": true]).status == .conflict)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: viewer, json: ["status": "in_progress"]).status == .ok,
+                        "a role change applies to an existing session at once")
+            }
+        }
+    }
+
+    @Test("status changes record who and when, time to close and SLA; illegal or stale moves are 409", arguments: TestBackend.enabled)
+    func statusWorkflow(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let ids = try await harness.alerts(client, [
+                    ["resource": "orders_load", "error_message": "ModuleNotFoundError: No module named 'great_expectations'"],
+                ])
+                let id = try #require(ids.first)
+                let responder = try await H.token(client, .responder)
+                let started = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "in_progress"])
+                #expect(try H.object(started)["status"] as? String == "in_progress")
+                let closed = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "acknowledged", "note": "pinned the package"])
+                let answer = try H.object(closed)
+                #expect(answer["sla_status"] as? String == "Met")
+                #expect(answer["ack_seconds"] as? Int != nil)
+                let again = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "in_progress"])
+                #expect(again.status == .conflict)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "done"]).status == .badRequest)
+                #expect(try await H.call(client, .post, "/api/tickets/NOPE/status", token: responder, json: ["status": "acknowledged"]).status == .notFound)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["state": "x"]).status == .badRequest)
+
+                let detail = try H.object(try await H.call(client, .get, "/api/tickets/\(id)", token: responder))
+                let ticket = try #require(detail["ticket"] as? [String: Any])
+                #expect(ticket["status"] as? String == "acknowledged")
+                #expect(ticket["ack_user"] as? String == "responder@example.com")
+                let audit = try #require(detail["audit"] as? [[String: Any]]).compactMap { $0["action"] as? String }
+                #expect(audit.suffix(2) == ["In Progress", "Acknowledged"])
+                #expect((detail["recommendations"] as? [String])?.isEmpty == false)
+
+                let closedList = try H.object(try await H.call(client, .get, "/api/closed-tickets", token: responder))
+                #expect((closedList["tickets"] as? [[String: Any]])?.first?["id"] as? String == id)
+                let summary = try H.object(try await H.call(client, .get, "/api/summary", token: responder))
+                #expect(summary["acknowledged"] as? Int == 1 && summary["open"] as? Int == 0)
+                #expect(summary["mttr_min"] as? Double != nil && summary["avg_ack_time_sec"] as? Double != nil)
+                let actions = try H.object(try await H.call(client, .get, "/api/audit-trail?action=Acknowledged", token: responder))
+                #expect((actions["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } == ["Acknowledged"])
+            }
+        }
+    }
+
+    @Test("lists page by keyset without gaps or repeats, in priority order, with bounds and search", arguments: TestBackend.enabled)
+    func pagination(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let texts = [
+                    "Cluster terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE (CLOUD_FAILURE)", "KeyError: 'customer_id'",
+                    "java.lang.OutOfMemoryError: Java heap space", "An upstream task failed.", "Error 403.",
+                    "Run timed out after 7200 seconds", "ModuleNotFoundError: No module named 'x'",
+                ]
+                let ids = try await harness.alerts(client, texts.enumerated().map { ["resource": "pipe_\($0.offset)", "error_message": $0.element] })
+                let viewer = try await H.token(client, .viewer)
+                var seen: [String] = []
+                var priorities: [String] = []
+                var cursor: String?
+                repeat {
+                    let uri = "/api/open-tickets?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")
+                    let page = try H.object(try await H.call(client, .get, uri, token: viewer))
+                    let tickets = try #require(page["tickets"] as? [[String: Any]])
+                    #expect(tickets.count <= 3)
+                    seen += tickets.compactMap { $0["id"] as? String }
+                    priorities += tickets.compactMap { $0["priority"] as? String }
+                    cursor = page["next_cursor"] as? String
+                } while cursor != nil
+                #expect(seen.count == ids.count && Set(seen) == Set(ids))
+                #expect(priorities == priorities.sorted(), "most urgent first")
+                for bad in ["limit=0", "limit=201", "limit=ten", "sort=random", "cursor=bm90LWEtY3Vyc29y", "cursor=%25%25"] {
+                    let response = try await H.call(client, .get, "/api/open-tickets?\(bad)", token: viewer)
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+                let found = try H.object(try await H.call(client, .get, "/api/open-tickets?q=MEMORY", token: viewer))
+                #expect((found["tickets"] as? [[String: Any]])?.compactMap { $0["pipeline"] as? String } == ["pipe_2"])
+                let injection = try await H.call(client, .get, "/api/open-tickets?q=%27%20OR%201%3D1%20--", token: viewer)
+                #expect(injection.status == .ok)
+                #expect((try H.object(injection)["tickets"] as? [[String: Any]])?.isEmpty == true)
+                let wildcard = try H.object(try await H.call(client, .get, "/api/open-tickets?q=%25", token: viewer))
+                #expect((wildcard["tickets"] as? [[String: Any]])?.isEmpty == true, "% is searched for, not a wildcard")
+            }
+        }
+    }
+
+    @Test("CSV export: header row, RFC 4180 quoting, formula cells neutralised")
+    func csvExport() async throws {
+        #expect(CSV.row(["plain", "a,b", "say \"hi\"", "two\nlines", nil]) == "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\r\n")
+        #expect(CSV.row(["=1+2", "+SUM(A1)", "-3", "@cmd", "\tx", "safe=1"]) == "'=1+2,'+SUM(A1),'-3,'@cmd,'\tx,safe=1\r\n")
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                _ = try await harness.alerts(client, [["resource": "=HYPERLINK(\"http://evil.example\",\"click\")", "error_message": "KeyError: 'customer_id'"]])
+                let response = try await H.call(client, .get, "/api/export/open-tickets", token: try await H.token(client, .viewer))
+                #expect(response.headers[.contentType] == "text/csv; charset=utf-8")
+                #expect(response.headers[.contentDisposition]?.hasPrefix("attachment; filename=\"open-tickets-") == true)
+                let text = String(buffer: response.body)
+                let lines = text.components(separatedBy: "\r\n")
+                #expect(lines[0].hasPrefix("Ticket ID,Pipeline,Source,Status,Severity,Priority"))
+                #expect(lines[1].contains(#","'=HYPERLINK(""http://evil.example"",""click"")","#))
+            }
+        }
+    }
+
+    @Test("registration exists only when turned on, and makes viewers")
+    func registration() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let closed = try await H.make(database)
+            try await buildApplication(closed.dependencies).test(.router) { client in
+                let response = try await H.call(client, .post, "/api/register", token: nil, json: ["email": "x@example.com", "password": "long enough password"])
+                #expect(response.status == .notFound)
+            }
+        }
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let open = try await H.make(database, environment: ["ALLOW_REGISTRATION": "true"])
+            try await buildApplication(open.dependencies).test(.router) { client in
+                #expect(try await H.call(client, .post, "/api/register", token: nil, json: ["email": "x@example.com", "password": "short"]).status == .badRequest)
+                let created = try await H.call(client, .post, "/api/register", token: nil, json: ["email": "X@example.com", "password": "long enough password"])
+                #expect(created.status == .created)
+                #expect(try H.object(created)["role"] as? String == "viewer")
+                #expect(try await H.call(client, .post, "/api/register", token: nil, json: ["email": "x@example.com", "password": "long enough password"]).status == .conflict)
+                #expect(try await H.login(client, "x@example.com", password: "long enough password").status == .ok)
+            }
+        }
+    }
+
+    @Test("/openapi.json describes every route the server answers")
+    func openAPI() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database, environment: ["ALLOW_REGISTRATION": "true"])
+            let routes = registeredRoutes(harness.dependencies)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let document = try H.object(try await client.execute(uri: "/openapi.json", method: .get))
+                #expect(document["openapi"] as? String == "3.1.0")
+                let paths = try #require(document["paths"] as? [String: [String: Any]])
+                for route in routes {
+                    let path = route.path.replacingOccurrences(of: #":(\w+)"#, with: "{$1}", options: .regularExpression)
+                    #expect(paths[path]?[route.method.rawValue.lowercased()] != nil, "\(route.method) \(path) is not in the document")
+                }
+                let documented = paths.reduce(0) { $0 + $1.value.count }
+                #expect(documented == routes.count, "the document lists no route the server lacks")
+            }
+        }
+    }
+
+    @Test("pages carry a CSP that forbids inline script; assets are served by exact name only")
+    func dashboardAssets() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let page = try await client.execute(uri: "/dashboard", method: .get)
+                #expect(page.status == .ok)
+                let csp = try #require(page.headers[.contentSecurityPolicy])
+                #expect(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"))
+                #expect(page.headers[.xContentTypeOptions] == "nosniff")
+                let html = String(buffer: page.body)
+                #expect(!html.contains("<script>") && !html.contains("onclick="), "no inline script in the page")
+                #expect(try await client.execute(uri: "/assets/dashboard.js", method: .get).headers[.contentType] == "text/javascript; charset=utf-8")
+                for path in ["/assets/..%2F..%2FPackage.swift", "/assets/%2e%2e%2fopenapi.json", "/assets/../openapi.json", "/assets/missing.js"] {
+                    #expect(try await client.execute(uri: path, method: .get).status == .notFound, "\(path)")
+                }
+                let script = String(buffer: try await client.execute(uri: "/assets/dashboard.js", method: .get).body)
+                #expect(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML") && !script.contains("document.write"))
+            }
+        }
+    }
+
+    @Test("a dashboard on /ws receives the ticket a webhook opens; without a valid token there is no upgrade")
+    func liveUpdates() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.live) { client in
+                let token = try await H.token(client, .viewer)
+                let refused = try await H.call(client, .get, "/ws?token=forged", token: nil)
+                #expect(refused.status == .unauthorized)
+                let received = Received()
+                try await client.ws("/ws?token=\(token)") { inbound, _, _ in
+                    var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                    guard case .text(let hello)? = try await messages.next() else { return }
+                    await received.add(hello)
+                    let body = try JSONSerialization.data(withJSONObject: ["resource": "live_pipeline", "error_message": "KeyError: 'id'"])
+                    _ = try await WebhookHarness.post(client, "/webhook/generic", body)
+                    while case .text(let text)? = try await messages.next() {
+                        await received.add(text)
+                        if text.contains("new_ticket") { return }
+                    }
+                }
+                let texts = await received.texts
+                #expect(texts.first?.contains("\"hello\"") == true)
+                #expect(texts.contains { $0.contains("\"type\":\"new_ticket\"") && $0.contains("\"ticket_id\":\"GEN-") })
+            }
+        }
+    }
+
+    @Test("a subscriber that stops reading is dropped once its buffer is full; the others keep receiving")
+    func slowSubscriber() async throws {
+        let events = LiveEvents(bufferSize: 4)
+        let slow = events.subscribe()
+        var fast = events.subscribe().makeAsyncIterator()
+        for index in 0..<4 { events.publish(LiveEvent(.ticketUpdated, ticketID: "T-\(index)")) }
+        for _ in 0..<4 { _ = await fast.next() }
+        #expect(events.subscriberCount == 2)
+        events.publish(LiveEvent(.ticketUpdated, ticketID: "T-4"))
+        #expect(events.subscriberCount == 1, "the slow one is dropped")
+        #expect(await fast.next()?.ticketID == "T-4")
+        var drained = 0
+        for await _ in slow { drained += 1 }
+        #expect(drained == 4, "the dropped stream ends after what it had buffered")
+    }
+}
+
+/// Collects WebSocket messages across the handler's task.
+actor Received {
+    var texts: [String] = []
+    func add(_ text: String) { texts.append(text) }
+}
+
+extension Data {
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
