@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Storage tests run on SQLite always, and on
 # PostgreSQL when RCA_TEST_POSTGRES_URL is set or a PostgreSQL server is
-# installed here (a throwaway one is then started on 127.0.0.1).
+# installed here (a throwaway one is then started on 127.0.0.1). Then, when
+# Chromium and its driver are installed, the dashboard's browser test
+# (scripts/browser-test.sh); RCA_TEST_REQUIRE_BROWSER=1 makes their absence
+# an error. Arguments (such as --filter) go to swift test and skip the browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +19,13 @@ fi
 [ -n "${RCA_TEST_POSTGRES_URL:-}" ] && echo "test.sh: PostgreSQL suites use ${RCA_TEST_POSTGRES_URL%%\?*}" | sed 's#//rca:rca@#//rca@#'
 
 swift test "$@"
+
+[ "$#" -eq 0 ] || exit 0
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    scripts/browser-test.sh
+elif [ "${RCA_TEST_REQUIRE_BROWSER:-0}" = 1 ]; then
+    echo "test.sh: chromium and chromedriver are required (apt-get install -y chromium chromium-driver python3-venv)" >&2
+    exit 1
+else
+    echo "test.sh: chromium is not installed; the browser test is skipped (apt-get install -y chromium chromium-driver python3-venv)" >&2
+fi

@@ -84,7 +84,9 @@ public struct OwnershipMap: Sendable, Equatable, Decodable {
     static func prefix(of name: String) -> String? {
         let separators: Set<Character> = ["_", "-", ".", "/", " "]
         let segments = name.split(whereSeparator: separators.contains)
-        guard segments.count > 1, let first = segments.first, first.count >= 2, first.contains(where: \.isLetter) else { return nil }
+        guard segments.count > 1, let first = segments.first, first.count >= 2, first.first?.isLetter == true,
+              first.allSatisfy({ $0.isLetter || $0.isNumber })
+        else { return nil }
         return String(first)
     }
 

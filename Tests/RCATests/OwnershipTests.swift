@@ -16,6 +16,7 @@ struct OwnershipTests {
         #expect(map.owner(of: "churn_ml_features", tags: ["ENV": "Prod"]) == Ownership(team: "ML Platform", costCenter: "CC-ML"))
         #expect(map.owner(of: "churn_ml_features", tags: ["env": "dev"])?.team == "churn", "a rule whose tags do not match is skipped")
         #expect(map.owner(of: "DataIngestionPipeline", tags: [:]) == nil, "a name without segments names no team")
+        #expect(map.owner(of: "<img src=x onerror=alert(1)>", tags: [:]) == nil, "a segment that is not a word names no team")
     }
 
     @Test("a file with a rule that matches nothing, or that is not JSON, is refused with the reason")
