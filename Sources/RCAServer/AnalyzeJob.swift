@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import RCAAnalysis
 import RCACore
+import RCANotify
 import RCAStore
 import SQLKit
 
@@ -18,6 +19,8 @@ struct AnalyzeJobHandler: JobHandler {
     let ownershipMap: OwnershipMap
     let correlation: TicketCorrelation
     let events: LiveEvents
+    let outbox: Outbox
+    let wakeups: JobWakeups
     /// Serializes analyses of one failure within this process, so that the cache answers all but the first.
     let analysisLocks = KeyedAsyncLock()
     /// Tries of an enrichment that failed for a reason that may pass (429, 5xx, timeout) before going on without it.
@@ -136,9 +139,15 @@ struct AnalyzeJobHandler: JobHandler {
             for note in links.notes {
                 try await TicketStore.appendAudit(ticketID: note.ticketID, action: note.action, details: note.details, on: sql)
             }
+            if let openTicket = links.recurrenceOf {
+                try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
+            } else {
+                try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
+            }
             return links
         }
         guard let stored else { return }
+        wakeups.signal()
         events.publish(LiveEvent(.ticketUpdated, ticketID: ticketID))
         if let openTicket = stored.recurrenceOf { events.publish(LiveEvent(.ticketUpdated, ticketID: openTicket)) }
     }

@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import RCAAnalysis
 import RCACore
+import RCANotify
 import RCASources
 import RCAStore
 
@@ -19,6 +20,8 @@ public struct AppDependencies: Sendable {
     public var sessionTokens: SessionTokens
     /// Changes pushed to connected dashboards.
     public var events: LiveEvents
+    /// Notification channels (Slack, Jira, …) and the jobs that feed them.
+    public var outbox: Outbox
     public var parsers: [any AlertPayloadParser]
     /// Clients that find the real error behind an alert (Databricks, Data Factory).
     public var enrichers: [any AlertEnricher]
@@ -34,6 +37,7 @@ public struct AppDependencies: Sendable {
         webhookToken: String,
         jwtSecret: String,
         events: LiveEvents = LiveEvents(),
+        notifiers: [any Notifier]? = nil,
         parsers: [any AlertPayloadParser] = SourceRegistry.parsers,
         enrichers: [any AlertEnricher] = [],
         enrichmentRetryDelay: Duration = .seconds(5),
@@ -54,6 +58,9 @@ public struct AppDependencies: Sendable {
             leaseDuration: .seconds(configuration.jobLeaseSeconds),
             defaultMaxAttempts: configuration.jobMaxAttempts
         )
+        let notifiers = notifiers ?? makeNotifiers(configuration.notifications)
+        self.outbox = Outbox(queue: jobQueue, notifiers: notifiers)
+        self.wakeups = JobWakeups()
         self.jobHandlers = [
             IngestionStore.analyzeJobKind: AnalyzeJobHandler(
                 database: database,
@@ -63,10 +70,18 @@ public struct AppDependencies: Sendable {
                 ownershipMap: configuration.analysis.ownership,
                 correlation: TicketCorrelation(linkRecurrences: configuration.analysis.linkRecurrences),
                 events: events,
+                outbox: outbox,
+                wakeups: wakeups,
                 enrichmentAttempts: 3, enrichmentRetryDelay: enrichmentRetryDelay, logger: logger
             ),
+            Outbox.jobKind: NotifyJobHandler(
+                database: database,
+                notifiers: Dictionary(uniqueKeysWithValues: notifiers.map { ($0.channel, $0) }),
+                dashboardURL: configuration.baseURL,
+                logger: logger,
+                lease: .seconds(configuration.notifications.timeoutSeconds * 3 + 10)
+            ),
         ].merging(jobHandlers) { _, given in given }
-        self.wakeups = JobWakeups()
         self.metrics = metrics
         self.logger = logger
     }
@@ -106,6 +121,7 @@ public func buildApplication(
                 database: dependencies.database,
                 interval: .seconds(configuration.slaCheckSeconds),
                 events: dependencies.events,
+                outbox: dependencies.outbox,
                 logger: dependencies.logger
             )
         )
@@ -149,7 +165,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         addressThrottle: LoginThrottle(limit: 20),
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
-    TicketRoutes(database: dependencies.database, events: dependencies.events).register(on: protected)
+    TicketRoutes(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
+        .register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)
     AdminRoutes(
         database: dependencies.database,
@@ -158,6 +175,14 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         replayer: PayloadReplayer(database: dependencies.database, parsers: dependencies.parsers, jobQueue: dependencies.jobQueue),
         wakeups: dependencies.wakeups
     ).register(on: protected)
+    IntegrationRoutes(
+        database: dependencies.database,
+        changes: StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups),
+        slackSigningSecret: dependencies.configuration.notifications.slack?.signingSecret,
+        jira: dependencies.configuration.notifications.jira,
+        webhookToken: dependencies.webhookToken,
+        logger: dependencies.logger
+    ).register(on: router)
     LiveSocket(events: dependencies.events, authenticator: authenticator, writeTimeout: .seconds(10)).register(on: router)
     OpenAPIRoutes().register(on: router)
     if let dashboard = try? DashboardRoutes() { dashboard.register(on: router) }

@@ -37,6 +37,7 @@ public struct ServerConfiguration: Sendable {
     public var sessionSeconds: Int
     /// Whether anyone may create a viewer account with `POST /api/register`.
     public var allowRegistration: Bool
+    public var notifications: NotificationSettings
 
     /// The SQLite file used when `DATABASE_URL` is not set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
@@ -108,6 +109,7 @@ public struct ServerConfiguration: Sendable {
         analysis = try AnalysisSettings(reader)
         sessionSeconds = try reader.integer("JWT_TTL_SECONDS", default: 86_400, range: 60...2_592_000)
         allowRegistration = try reader.boolean("ALLOW_REGISTRATION", default: false)
+        notifications = try NotificationSettings(reader)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RCACore
+import RCANotify
 import RCAStore
 import ServiceLifecycle
 import SQLKit
@@ -12,12 +13,14 @@ public struct SLAMonitor: Service {
     let database: Database
     let interval: Duration
     let events: LiveEvents
+    let outbox: Outbox
     let logger: Logger
 
-    public init(database: Database, interval: Duration, events: LiveEvents, logger: Logger) {
+    public init(database: Database, interval: Duration, events: LiveEvents, outbox: Outbox, logger: Logger) {
         self.database = database
         self.interval = interval
         self.events = events
+        self.outbox = outbox
         self.logger = logger
     }
 
@@ -37,6 +40,7 @@ public struct SLAMonitor: Service {
     @discardableResult
     public func markBreaches(now: Date = Date()) async throws -> [String] {
         let nowText = Timestamp.string(from: now)
+        let outbox = self.outbox
         let breached = try await database.transaction { sql in
             let rows = try await sql.raw(
                 """
@@ -54,6 +58,7 @@ public struct SLAMonitor: Service {
                 try await TicketStore.appendAudit(
                     ticketID: id, action: "SLA Breached", details: "\(priority) ticket not acknowledged within \(minutes) min", on: sql
                 )
+                try await outbox.enqueue(ticketID: id, reason: .slaBreached, on: sql)
                 ids.append(id)
             }
             return ids

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -302,6 +302,30 @@ extension Migrator {
             "CREATE INDEX idx_tickets_recent ON tickets (status, first_seen, id) WHERE recurrence_of IS NULL",
             "CREATE INDEX idx_tickets_first_seen ON tickets (first_seen)",
             "CREATE INDEX idx_audit_action_id ON audit_trail (action, id)",
+        ]
+    }
+}
+
+extension Migrator {
+    /// Per ticket and channel: the remote object a notifier made (Slack
+    /// message, Jira issue…), so that every later delivery updates it, and a
+    /// lease so that two workers never deliver to one channel for one ticket
+    /// at the same time.
+    static let deliveries = Migration(version: 6, name: "deliveries") { _ in
+        [
+            """
+            CREATE TABLE deliveries (
+                ticket_id TEXT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                remote_id TEXT,
+                location TEXT,
+                last_reason TEXT,
+                last_error TEXT,
+                lease_until BIGINT,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (ticket_id, channel)
+            )
+            """,
         ]
     }
 }

@@ -43,6 +43,10 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
     public let clusterID: String?
     /// The open ticket this failure was folded into as a recurrence.
     public let recurrenceOf: String?
+    /// The Jira issue key.
+    public let itsmTicketID: String?
+    public let slackTs: String?
+    public let blobLogURL: String?
 
     enum CodingKeys: String, CodingKey {
         case id, timestamp, pipeline, source, status, severity, details, enrichment, recommendations, confidence, priority, category, evidence
@@ -60,6 +64,9 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
         case finopsCostCenter = "finops_cost_center"
         case clusterID = "cluster_id"
         case recurrenceOf = "recurrence_of"
+        case itsmTicketID = "itsm_ticket_id"
+        case slackTs = "slack_ts"
+        case blobLogURL = "blob_log_url"
         case runID = "run_id"
         case dedupKey = "dedup_key"
         case errorMessage = "error_message"

@@ -48,7 +48,15 @@ public struct TicketWorkflow: Sendable {
         }
     }
 
-    public func change(ticketID: String, to target: TicketStatus, by user: String, note: String? = nil, now: Date = Date()) async throws -> StatusChange {
+    /// Applies the change; `alongside` runs in the same transaction (to queue the notifications it causes).
+    public func change(
+        ticketID: String,
+        to target: TicketStatus,
+        by user: String,
+        note: String? = nil,
+        now: Date = Date(),
+        alongside: @escaping @Sendable (StatusChange, any SQLDatabase) async throws -> Void = { _, _ in }
+    ) async throws -> StatusChange {
         let nowText = Timestamp.string(from: now)
         return try await database.transaction { sql in
             guard let row = try await sql.raw(
@@ -112,7 +120,9 @@ public struct TicketWorkflow: Sendable {
                 FROM tickets WHERE id = \(bind: ticketID)
                 """
             ).run()
-            return StatusChange(ticketID: ticketID, from: current, to: target, slaStatus: slaStatus, ackSeconds: ackSeconds)
+            let change = StatusChange(ticketID: ticketID, from: current, to: target, slaStatus: slaStatus, ackSeconds: ackSeconds)
+            try await alongside(change, sql)
+            return change
         }
     }
 

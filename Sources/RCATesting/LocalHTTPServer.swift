@@ -111,7 +111,7 @@ public final class ScriptedAnswers: Sendable {
         return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
 
-    /// A router that serves `paths` (GET and POST) from this script.
+    /// A router that serves `paths` (GET, POST and PUT) from this script.
     public func router(paths: [String]) -> Router<BasicRequestContext> {
         let router = Router()
         for path in paths {
@@ -122,6 +122,7 @@ public final class ScriptedAnswers: Sendable {
             }
             router.get(RouterPath(path), use: handler)
             router.post(RouterPath(path), use: handler)
+            router.put(RouterPath(path), use: handler)
         }
         return router
     }

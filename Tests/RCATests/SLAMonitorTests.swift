@@ -35,7 +35,10 @@ struct SLAMonitorTests {
             }
             let events = LiveEvents()
             var feed = events.subscribe().makeAsyncIterator()
-            let monitor = SLAMonitor(database: database, interval: .seconds(60), events: events, logger: TestDatabase.quietLogger)
+            let monitor = SLAMonitor(
+                database: database, interval: .seconds(60), events: events,
+                outbox: Outbox(queue: JobQueue(database: database), notifiers: []), logger: TestDatabase.quietLogger
+            )
             let tickets = TicketStore(database: database)
 
             #expect(try await monitor.markBreaches(now: Date()).isEmpty, "nothing is due yet")

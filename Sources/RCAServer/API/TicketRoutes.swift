@@ -14,6 +14,8 @@ extension TicketLink: ResponseEncodable {}
 struct TicketRoutes: Sendable {
     let database: Database
     let events: LiveEvents
+    let outbox: Outbox
+    let wakeups: JobWakeups
 
     /// One ticket with everything the ticket modal shows.
     struct TicketDetail: ResponseEncodable {
@@ -162,8 +164,8 @@ struct TicketRoutes: Sendable {
         if target == .open { _ = try context.require(.admin) }
         guard (input.note?.count ?? 0) <= 1000 else { throw APIError(.badRequest, "note must be at most 1000 characters") }
         do {
-            let change = try await TicketWorkflow(database: database).change(ticketID: id, to: target, by: user.email, note: input.note)
-            events.publish(LiveEvent(.statusUpdate, ticketID: id, status: change.to.rawValue, slaStatus: change.slaStatus, user: user.email))
+            let change = try await StatusChanges(database: database, events: events, outbox: outbox, wakeups: wakeups)
+                .apply(ticketID: id, to: target, by: user.email, note: input.note, origin: nil)
             return StatusAnswer(ticket_id: id, from: change.from.rawValue, status: change.to.rawValue, sla_status: change.slaStatus, ack_seconds: change.ackSeconds)
         } catch let error as StatusChangeError {
             switch error {

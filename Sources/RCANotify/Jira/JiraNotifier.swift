@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import RCACore
+import RCASources
+
+/// Opens one Jira issue per ticket (`POST /rest/api/3/issue`, labelled with
+/// the ticket id so that an issue created by an attempt that crashed before
+/// recording it is found by search instead of created again), and moves it
+/// when the ticket moves: acknowledged → a transition to a Done status, in
+/// progress → In Progress, reopened → To Do, chosen by status category or by
+/// the transition name `JIRA_DONE_TRANSITION`.
+public struct JiraNotifier: Notifier {
+    public let channel = "jira"
+    public let displayName = "Jira"
+
+    private let baseURL: String
+    private let authorization: String
+    private let projectKey: String
+    private let issueType: String
+    private let doneTransition: String?
+    private let http: NotifyHTTP
+
+    public init(
+        domain: String, email: String, apiToken: String, projectKey: String, issueType: String = "Task",
+        doneTransition: String? = nil, httpClient: HTTPClient, timeout: Duration
+    ) {
+        baseURL = VendorHTTP.base(domain.contains("://") ? domain : "https://\(domain)")
+        authorization = "Basic " + Data("\(email):\(apiToken)".utf8).base64EncodedString()
+        self.projectKey = projectKey
+        self.issueType = issueType
+        self.doneTransition = doneTransition
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Jira")
+    }
+
+    public func handles(_ reason: NotificationReason) -> Bool {
+        switch reason {
+        case .opened, .acknowledged, .inProgress, .reopened: true
+        case .slaBreached, .recurred, .resolvedAtSource: false
+        }
+    }
+
+    static func label(for ticketID: String) -> String { "rca-\(ticketID.lowercased())" }
+
+    public func lookUp(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference? {
+        let answer = try await http.json(.POST, "\(baseURL)/rest/api/3/search/jql", headers: headers, body: .object([
+            "jql": .string("project = \"\(projectKey)\" AND labels = \"\(Self.label(for: ticket.id))\""),
+            "fields": .array(["key"]),
+            "maxResults": 1,
+        ]))
+        return answer["issues"][0]["key"].string.map { RemoteReference(id: $0, location: "\(baseURL)/browse/\($0)") }
+    }
+
+    public func deliver(_ ticket: TicketSnapshot, reason: NotificationReason, existing: RemoteReference?, payload: Data?) async throws(DeliveryError) -> RemoteReference {
+        let issue: RemoteReference
+        if let existing {
+            issue = existing
+        } else {
+            issue = try await create(ticket)
+        }
+        if let category = Self.statusCategory(for: ticket.status), existing != nil || category != "new" {
+            try await move(issue.id, to: category)
+        }
+        return issue
+    }
+
+    private var headers: [(String, String)] { [("Authorization", authorization)] }
+
+    private func create(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference {
+        let answer = try await http.json(.POST, "\(baseURL)/rest/api/3/issue", headers: headers, body: .object([
+            "fields": .object([
+                "project": .object(["key": .string(projectKey)]),
+                "issuetype": .object(["name": .string(issueType)]),
+                "summary": .string(JiraDocument.summary(ticket)),
+                "labels": .array(["rca-assistant", .string(Self.label(for: ticket.id))]),
+                "description": JiraDocument.description(ticket),
+            ]),
+        ]))
+        guard let key = answer["key"].string else { throw DeliveryError(.retryable(after: nil), "Jira created an issue but returned no key") }
+        return RemoteReference(id: key, location: "\(baseURL)/browse/\(key)")
+    }
+
+    /// The Jira status category a ticket status corresponds to.
+    static func statusCategory(for status: String) -> String? {
+        switch status {
+        case "acknowledged": "done"
+        case "in_progress": "indeterminate"
+        case "open": "new"
+        default: nil
+        }
+    }
+
+    private func move(_ key: String, to category: String) async throws(DeliveryError) {
+        let issue = try await http.json(.GET, "\(baseURL)/rest/api/3/issue/\(key)?fields=status", headers: headers)
+        if issue["fields"]["status"]["statusCategory"]["key"].string == category { return }
+        let answer = try await http.json(.GET, "\(baseURL)/rest/api/3/issue/\(key)/transitions", headers: headers)
+        let transitions = answer["transitions"].array ?? []
+        let chosen = transitions.first { category == "done" && doneTransition != nil && $0["name"].string == doneTransition }
+            ?? transitions.first { $0["to"]["statusCategory"]["key"].string == category }
+        guard let id = chosen?["id"].string else {
+            throw DeliveryError(.permanent, "Jira issue \(key) has no transition to a \(category) status (set JIRA_DONE_TRANSITION or check the workflow)")
+        }
+        _ = try await http.json(.POST, "\(baseURL)/rest/api/3/issue/\(key)/transitions", headers: headers, body: .object([
+            "transition": .object(["id": .string(id)]),
+        ]))
+    }
+}

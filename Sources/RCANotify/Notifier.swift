@@ -1,0 +1,149 @@
+import Foundation
+import RCACore
+
+/// What a notifier needs to know about a ticket: its current state, rendered
+/// afresh on every delivery, so that a retried or late delivery never shows
+/// an old state.
+public struct TicketSnapshot: Sendable, Equatable {
+    public var id: String
+    public var source: String
+    public var pipeline: String?
+    public var runID: String?
+    public var status: String
+    public var severity: String?
+    public var priority: String?
+    public var slaStatus: String?
+    public var slaSeconds: Int?
+    public var errorType: String?
+    public var category: String?
+    public var rootCause: String?
+    public var confidence: String?
+    public var recommendations: [String]
+    public var errorMessage: String?
+    public var occurrenceCount: Int
+    public var recurrences: Int
+    public var sourceStatus: String
+    public var firstSeen: String
+    public var ackUser: String?
+    public var finopsTeam: String?
+    public var finopsOwner: String?
+    public var finopsCostCenter: String?
+    public var itsmTicketID: String?
+    /// The ticket's page on the dashboard.
+    public var dashboardURL: String
+
+    public init(
+        id: String, source: String, pipeline: String?, runID: String?, status: String, severity: String?, priority: String?,
+        slaStatus: String?, slaSeconds: Int?, errorType: String?, category: String?, rootCause: String?, confidence: String?,
+        recommendations: [String], errorMessage: String?, occurrenceCount: Int, recurrences: Int, sourceStatus: String, firstSeen: String,
+        ackUser: String?, finopsTeam: String?, finopsOwner: String?, finopsCostCenter: String?, itsmTicketID: String?, dashboardURL: String
+    ) {
+        self.id = id
+        self.source = source
+        self.pipeline = pipeline
+        self.runID = runID
+        self.status = status
+        self.severity = severity
+        self.priority = priority
+        self.slaStatus = slaStatus
+        self.slaSeconds = slaSeconds
+        self.errorType = errorType
+        self.category = category
+        self.rootCause = rootCause
+        self.confidence = confidence
+        self.recommendations = recommendations
+        self.errorMessage = errorMessage
+        self.occurrenceCount = occurrenceCount
+        self.recurrences = recurrences
+        self.sourceStatus = sourceStatus
+        self.firstSeen = firstSeen
+        self.ackUser = ackUser
+        self.finopsTeam = finopsTeam
+        self.finopsOwner = finopsOwner
+        self.finopsCostCenter = finopsCostCenter
+        self.itsmTicketID = itsmTicketID
+        self.dashboardURL = dashboardURL
+    }
+
+    /// A one-line title: pipeline, severity and priority.
+    public var headline: String {
+        "\(pipeline ?? "Unnamed pipeline") failed · \(severity ?? "?") \(priority ?? "")".trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Why a notification is sent.
+public enum NotificationReason: String, Sendable, Codable, CaseIterable {
+    /// The ticket's analysis is done: announce it.
+    case opened
+    case inProgress = "in_progress"
+    case acknowledged
+    case reopened
+    case slaBreached = "sla_breached"
+    case recurred
+    case resolvedAtSource = "resolved_at_source"
+}
+
+/// A remote object a notifier made for a ticket: a Slack message, a Jira
+/// issue, a PagerDuty incident, a blob. Recorded before the delivery job
+/// completes, so that later deliveries update it instead of making another.
+public struct RemoteReference: Sendable, Equatable, Codable {
+    /// Slack message ts, Jira key, PagerDuty dedup key, blob URL…
+    public var id: String
+    /// Where it lives when the id alone does not say (Slack channel).
+    public var location: String?
+
+    public init(id: String, location: String? = nil) {
+        self.id = id
+        self.location = location
+    }
+}
+
+/// Why a delivery failed, and whether trying again may help. Messages never
+/// contain tokens, webhook URLs or SAS signatures.
+public struct DeliveryError: Error, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// 408, 429, 5xx, timeouts and lost connections: try again, not before `after` if given.
+        case retryable(after: Duration?)
+        /// Other 4xx and invalid configuration: trying again cannot help.
+        case permanent
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    public var isRetryable: Bool {
+        if case .retryable = kind { return true }
+        return false
+    }
+}
+
+/// One notification channel (Slack, Jira, Teams, PagerDuty, an outgoing
+/// webhook, the payload archive). The delivery pipeline gives it the
+/// ticket's current state and the reference it made before, if any; it
+/// creates or updates its remote object and returns the reference.
+public protocol Notifier: Sendable {
+    /// The channel's name in jobs, audit lines and metrics (`slack`, `jira`…).
+    var channel: String { get }
+    /// A human name for audit lines ("Slack", "Jira").
+    var displayName: String { get }
+    /// Whether this reason is worth a delivery on this channel.
+    func handles(_ reason: NotificationReason) -> Bool
+    /// Looks for a remote object an earlier attempt made but did not get to
+    /// record (a crash between the call and the commit); nil if none or if
+    /// the channel cannot tell.
+    func lookUp(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference?
+    /// Creates the remote object (when `existing` is nil) or brings it up to
+    /// date; returns its reference.
+    func deliver(_ ticket: TicketSnapshot, reason: NotificationReason, existing: RemoteReference?, payload: Data?) async throws(DeliveryError) -> RemoteReference
+}
+
+extension Notifier {
+    public func lookUp(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference? { nil }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import RCASources
+
+/// The Block Kit message of a ticket: the prototype's layout (header with
+/// pipeline, severity and priority; ticket, ITSM key, run and error type;
+/// root cause and confidence; recommendations) plus its current state and
+/// the buttons "Open in dashboard", "Acknowledge" and "In progress".
+public enum SlackMessage {
+    public static let acknowledgeActionID = "rca_acknowledge"
+    public static let inProgressActionID = "rca_in_progress"
+
+    /// Slack reads `&`, `<` and `>` in text as markup; alert text must stay text.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func limit(_ text: String, _ count: Int) -> String {
+        text.count <= count ? text : String(text.prefix(count - 1)) + "…"
+    }
+
+    static func text(_ ticket: TicketSnapshot) -> String {
+        limit("\(ticket.headline): \(ticket.rootCause ?? ticket.errorMessage ?? "no analysis yet") (\(ticket.id))", 3000)
+    }
+
+    static func state(_ ticket: TicketSnapshot) -> String {
+        var parts: [String]
+        switch ticket.status {
+        case "acknowledged": parts = [":white_check_mark: Acknowledged" + (ticket.ackUser.map { " by \(escape($0))" } ?? "")]
+        case "in_progress": parts = [":hammer_and_wrench: In progress"]
+        default: parts = [":rotating_light: Open"]
+        }
+        if let sla = ticket.slaStatus { parts.append("SLA \(sla)\(sla == "Breached" ? " :warning:" : "")") }
+        if ticket.recurrences > 0 { parts.append("recurred \(ticket.recurrences) time\(ticket.recurrences == 1 ? "" : "s")") }
+        if ticket.sourceStatus == "resolved" { parts.append("resolved at the source") }
+        if let team = ticket.finopsTeam { parts.append("team \(escape(team))") }
+        return parts.joined(separator: " · ")
+    }
+
+    static func blocks(_ ticket: TicketSnapshot) -> JSONValue {
+        let emoji = switch ticket.severity {
+        case "Critical": "🔴"
+        case "High": "🟠"
+        case "Medium": "🟡"
+        default: "🔵"
+        }
+        var blocks: [JSONValue] = [
+            .object(["type": "header", "text": .object(["type": "plain_text", "text": .string(limit("\(emoji) \(ticket.headline)", 150)), "emoji": true])]),
+            .object([
+                "type": "section",
+                "fields": .array([
+                    field("Ticket", ticket.id), field("ITSM", ticket.itsmTicketID ?? "–"),
+                    field("Run ID", ticket.runID ?? "–"), field("Error type", ticket.errorType ?? "–"),
+                ]),
+            ]),
+            .object([
+                "type": "section",
+                "text": .object(["type": "mrkdwn", "text": .string(limit(
+                    "*Root cause* (confidence \(ticket.confidence ?? "–"))\n\(escape(ticket.rootCause ?? "Analysis pending."))", 3000
+                ))]),
+            ]),
+        ]
+        if !ticket.recommendations.isEmpty {
+            let steps = ticket.recommendations.map { "• \(escape($0))" }.joined(separator: "\n")
+            blocks.append(.object(["type": "section", "text": .object(["type": "mrkdwn", "text": .string(limit("*Recommendations*\n\(steps)", 3000))])]))
+        }
+        blocks.append(.object(["type": "context", "elements": .array([.object(["type": "mrkdwn", "text": .string(limit(state(ticket), 3000))])])]))
+        var buttons: [JSONValue] = [
+            .object(["type": "button", "action_id": "rca_open", "text": plain("Open in dashboard"), "url": .string(ticket.dashboardURL)]),
+        ]
+        if ticket.status != "acknowledged" {
+            buttons.append(.object(["type": "button", "action_id": .string(acknowledgeActionID), "style": "primary", "text": plain("Acknowledge"), "value": .string(ticket.id)]))
+        }
+        if ticket.status == "open" {
+            buttons.append(.object(["type": "button", "action_id": .string(inProgressActionID), "text": plain("In progress"), "value": .string(ticket.id)]))
+        }
+        blocks.append(.object(["type": "actions", "block_id": .string("rca_actions"), "elements": .array(buttons)]))
+        return .array(blocks)
+    }
+
+    private static func field(_ name: String, _ value: String) -> JSONValue {
+        .object(["type": "mrkdwn", "text": .string(limit("*\(name)*\n\(escape(value))", 2000))])
+    }
+
+    private static func plain(_ text: String) -> JSONValue {
+        .object(["type": "plain_text", "text": .string(text)])
+    }
+}

@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import RCANotify
+
+/// Which notification channels are on, and how to reach them. A channel is
+/// on when its required variables are set; a partly configured channel
+/// stops the start with the missing variable's name.
+public struct NotificationSettings: Sendable {
+    public struct Slack: Sendable {
+        public var botToken: String
+        public var channel: String
+        public var apiURL: String
+        /// Verifies `POST /slack/interactions`; without it the buttons are refused.
+        public var signingSecret: String?
+    }
+
+    public struct Jira: Sendable {
+        public var domain: String
+        public var email: String
+        public var apiToken: String
+        public var projectKey: String
+        public var issueType: String
+        public var doneTransition: String?
+        /// Checks `X-Hub-Signature` on `POST /webhook/jira` when set.
+        public var webhookSecret: String?
+    }
+
+    public var slack: Slack?
+    public var jira: Jira?
+    public var teamsWebhookURL: String?
+    public var pagerDuty: (routingKey: String, eventsURL: String)?
+    public var outgoingWebhook: (url: String, secret: String)?
+    public var blobContainerSASURL: String?
+    public var timeoutSeconds: Int
+}
+
+extension NotificationSettings {
+    init(_ reader: VariableReader) throws(ConfigurationError) {
+        slack = try Self.group(reader, required: ["SLACK_BOT_TOKEN", "SLACK_CHANNEL"]).map { values throws(ConfigurationError) in
+            Slack(
+                botToken: values[0], channel: values[1],
+                apiURL: try reader.url("SLACK_API_URL", default: SlackNotifier.defaultAPIURL),
+                signingSecret: reader.optional("SLACK_SIGNING_SECRET")
+            )
+        }
+        jira = try Self.group(reader, required: ["JIRA_DOMAIN", "JIRA_USER_EMAIL", "JIRA_API_TOKEN", "JIRA_PROJECT_KEY"]).map { values in
+            Jira(
+                domain: values[0], email: values[1], apiToken: values[2], projectKey: values[3],
+                issueType: reader.string("JIRA_ISSUE_TYPE", default: "Task"),
+                doneTransition: reader.optional("JIRA_DONE_TRANSITION"),
+                webhookSecret: reader.optional("JIRA_WEBHOOK_SECRET")
+            )
+        }
+        teamsWebhookURL = try reader.optional("TEAMS_WEBHOOK_URL").map { _ throws(ConfigurationError) in
+            try reader.url("TEAMS_WEBHOOK_URL", default: "")
+        }
+        pagerDuty = try reader.optional("PAGERDUTY_ROUTING_KEY").map { key throws(ConfigurationError) in
+            (key, try reader.url("PAGERDUTY_EVENTS_URL", default: PagerDutyNotifier.defaultEventsURL))
+        }
+        outgoingWebhook = try Self.group(reader, required: ["OUTGOING_WEBHOOK_URL", "OUTGOING_WEBHOOK_SECRET"]).map { values throws(ConfigurationError) in
+            (try reader.url("OUTGOING_WEBHOOK_URL", default: ""), values[1])
+        }
+        blobContainerSASURL = reader.optional("AZURE_BLOB_CONTAINER_SAS_URL")
+        if let sas = blobContainerSASURL, BlobArchiver(containerSASURL: sas, httpClient: .shared, timeout: .seconds(1)) == nil {
+            throw ConfigurationError(
+                variable: "AZURE_BLOB_CONTAINER_SAS_URL",
+                problem: "expected a container SAS URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…"
+            )
+        }
+        timeoutSeconds = try reader.integer("NOTIFY_TIMEOUT_SECONDS", default: 10, range: 1...120)
+    }
+
+    /// The values of variables that go together: all set, or none (nil).
+    private static func group(_ reader: VariableReader, required names: [String]) throws(ConfigurationError) -> [String]? {
+        let values = names.map { reader.optional($0) }
+        if values.allSatisfy({ $0 == nil }) { return nil }
+        if let missing = zip(names, values).first(where: { $0.1 == nil })?.0 {
+            throw ConfigurationError(variable: missing, problem: "is required with \(names.joined(separator: ", "))")
+        }
+        return values.map { $0! }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import RCACore
+import RCANotify
+import RCAStore
+import SQLKit
+
+/// Delivers one notification: renders the ticket's current state and hands
+/// it to the channel's notifier, then records the remote object (Slack ts,
+/// Jira key, blob URL) on the ticket in the same commit as the audit line.
+/// At least once, effects once: before creating, it uses the reference
+/// recorded by an earlier delivery or, failing that, asks the channel to look
+/// for one an interrupted attempt made.
+struct NotifyJobHandler: JobHandler {
+    let database: Database
+    let notifiers: [String: any Notifier]
+    let dashboardURL: String
+    let logger: Logger
+    /// How long one delivery may hold its ticket and channel.
+    let lease: Duration
+
+    func run(_ job: ClaimedJob) async throws {
+        guard let payload = try? JSONDecoder().decode(Outbox.Payload.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure.permanent("the job's payload is not a notification")
+        }
+        guard let notifier = notifiers[payload.channel] else {
+            throw JobFailure.permanent("the \(payload.channel) channel is not configured any more")
+        }
+        guard let ticket = try await snapshot(payload.ticket_id) else { return }
+        let deliveries = DeliveryStore(database: database)
+        guard let record = try await deliveries.acquire(ticketID: ticket.id, channel: notifier.channel, for: lease) else {
+            throw JobFailure.retryAfter(.seconds(2), "another worker is delivering to \(notifier.displayName) for \(ticket.id)")
+        }
+        let payloadBytes = notifier.handles(.opened) && payload.reason == .opened ? try await rawPayload(ticket.id) : nil
+        do {
+            var existing = record.remoteID.map { RemoteReference(id: $0, location: record.location) }
+            if existing == nil, let found = try await notifier.lookUp(ticket) {
+                existing = found
+                logger.notice("found a remote object an earlier attempt made", metadata: ["ticket_id": "\(ticket.id)", "channel": "\(notifier.channel)"])
+            }
+            let reference = try await notifier.deliver(ticket, reason: payload.reason, existing: existing, payload: payloadBytes)
+            let action = Self.action(notifier, created: existing == nil, reason: payload.reason)
+            try await database.transaction { sql in
+                try await DeliveryStore.recordSuccess(
+                    ticketID: ticket.id, channel: notifier.channel, remoteID: reference.id, location: reference.location,
+                    reason: payload.reason.rawValue, on: sql
+                )
+                try await Self.keep(reference, channel: notifier.channel, ticketID: ticket.id, on: sql)
+                try await TicketStore.appendAudit(ticketID: ticket.id, action: action, details: "\(payload.reason.rawValue): \(reference.location ?? reference.id)", on: sql)
+            }
+        } catch let error as DeliveryError {
+            let verb = record.remoteID == nil && payload.reason == .opened ? Self.creationWord(notifier) : "Update"
+            try await database.transaction { sql in
+                try await DeliveryStore.recordFailure(ticketID: ticket.id, channel: notifier.channel, error: error.message, on: sql)
+                try await TicketStore.appendAudit(ticketID: ticket.id, action: "\(notifier.displayName) \(verb) Failed: \(error.message)", details: "attempt \(job.attempt)", on: sql)
+            }
+            switch error.kind {
+            case .permanent: throw JobFailure.permanent(error.message)
+            case .retryable(let after?): throw JobFailure.retryAfter(after, error.message)
+            case .retryable(nil): throw RetryableDelivery(message: error.message)
+            }
+        } catch {
+            try? await database.transaction { sql in
+                try await DeliveryStore.recordFailure(ticketID: ticket.id, channel: notifier.channel, error: "\(error)", on: sql)
+            }
+            throw error
+        }
+    }
+
+    /// The audit action of a successful delivery.
+    static func action(_ notifier: any Notifier, created: Bool, reason: NotificationReason) -> String {
+        switch (notifier.channel, created) {
+        case ("jira", true): "Jira Ticket Created"
+        case ("jira", false): "Jira Ticket Updated"
+        case ("slack", true): "Slack Notification Sent"
+        case ("slack", false): "Slack Message Updated"
+        case ("blob", _): "Payload Archived"
+        default: "\(notifier.displayName) Notified"
+        }
+    }
+
+    static func creationWord(_ notifier: any Notifier) -> String {
+        notifier.channel == "jira" ? "Creation" : "Delivery"
+    }
+
+    /// Keeps a channel's reference on the ticket's own columns, where the dashboard and Jira sync read it.
+    static func keep(_ reference: RemoteReference, channel: String, ticketID: String, on sql: any SQLDatabase) async throws {
+        switch channel {
+        case "slack":
+            try await sql.raw("UPDATE tickets SET slack_ts = \(bind: reference.id), slack_channel = \(bind: reference.location) WHERE id = \(bind: ticketID)").run()
+        case "jira":
+            try await sql.raw("UPDATE tickets SET itsm_ticket_id = \(bind: reference.id) WHERE id = \(bind: ticketID)").run()
+        case "blob":
+            try await sql.raw("UPDATE tickets SET blob_log_url = \(bind: reference.id) WHERE id = \(bind: ticketID)").run()
+        default:
+            break
+        }
+    }
+
+    private func rawPayload(_ ticketID: String) async throws -> Data? {
+        try await database.read { sql in
+            try await sql.raw(
+                "SELECT p.body FROM raw_payloads p JOIN tickets t ON t.raw_payload_id = p.id WHERE t.id = \(bind: ticketID)"
+            ).first()?.decode(column: "body", as: Data.self)
+        }
+    }
+
+    /// The ticket as notifiers show it; nil for a recurrence (its open ticket speaks for it) or a deleted ticket.
+    private func snapshot(_ id: String) async throws -> TicketSnapshot? {
+        guard let ticket = try await TicketStore(database: database).find(id: id), ticket.recurrenceOf == nil else { return nil }
+        let extra = try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT ack_user, itsm_ticket_id, (SELECT COUNT(*) FROM tickets r WHERE r.recurrence_of = t.id) AS recurrences
+                FROM tickets t WHERE t.id = \(bind: id)
+                """
+            ).first()
+        }
+        let recommendations = ticket.recommendations.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        return TicketSnapshot(
+            id: ticket.id, source: ticket.source, pipeline: ticket.pipeline, runID: ticket.runID, status: ticket.status,
+            severity: ticket.severity, priority: ticket.priority, slaStatus: ticket.slaStatus, slaSeconds: ticket.slaSeconds,
+            errorType: ticket.errorType, category: ticket.category, rootCause: ticket.rcaResult, confidence: ticket.confidence,
+            recommendations: recommendations, errorMessage: ticket.errorMessage, occurrenceCount: ticket.occurrenceCount,
+            recurrences: try extra?.decode(column: "recurrences", as: Int.self) ?? 0, sourceStatus: ticket.sourceStatus,
+            firstSeen: ticket.firstSeen, ackUser: try extra?.decode(column: "ack_user", as: String?.self),
+            finopsTeam: ticket.finopsTeam, finopsOwner: ticket.finopsOwner, finopsCostCenter: ticket.finopsCostCenter,
+            itsmTicketID: try extra?.decode(column: "itsm_ticket_id", as: String?.self),
+            dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)"
+        )
+    }
+}
+
+/// A delivery that failed for a reason that may pass; the runner retries it with backoff.
+struct RetryableDelivery: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

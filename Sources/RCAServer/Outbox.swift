@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import Foundation
+import RCACore
+import RCANotify
+import RCAStore
+import SQLKit
+
+/// The notifiers the configuration turns on, in a fixed order (the
+/// registry of channels: one line per channel).
+public func makeNotifiers(_ settings: NotificationSettings, httpClient: HTTPClient = .shared) -> [any Notifier] {
+    let timeout = Duration.seconds(settings.timeoutSeconds)
+    var notifiers: [any Notifier] = []
+    if let slack = settings.slack {
+        notifiers.append(SlackNotifier(token: slack.botToken, channel: slack.channel, apiURL: slack.apiURL, httpClient: httpClient, timeout: timeout))
+    }
+    if let jira = settings.jira {
+        notifiers.append(JiraNotifier(
+            domain: jira.domain, email: jira.email, apiToken: jira.apiToken, projectKey: jira.projectKey, issueType: jira.issueType,
+            doneTransition: jira.doneTransition, httpClient: httpClient, timeout: timeout
+        ))
+    }
+    if let url = settings.teamsWebhookURL { notifiers.append(TeamsNotifier(webhookURL: url, httpClient: httpClient, timeout: timeout)) }
+    if let pagerDuty = settings.pagerDuty {
+        notifiers.append(PagerDutyNotifier(routingKey: pagerDuty.routingKey, eventsURL: pagerDuty.eventsURL, httpClient: httpClient, timeout: timeout))
+    }
+    if let webhook = settings.outgoingWebhook {
+        notifiers.append(OutgoingWebhookNotifier(url: webhook.url, secret: webhook.secret, httpClient: httpClient, timeout: timeout))
+    }
+    if let sas = settings.blobContainerSASURL, let archiver = BlobArchiver(containerSASURL: sas, httpClient: httpClient, timeout: timeout) {
+        notifiers.append(archiver)
+    }
+    return notifiers
+}
+
+/// Writes notification jobs, one per channel that cares about the reason,
+/// inside the transaction that made the change they announce, so that a
+/// change is never committed without its notifications (nor the reverse).
+public struct Outbox: Sendable {
+    public static let jobKind = "notify"
+
+    struct Payload: Codable {
+        let ticket_id: String
+        let channel: String
+        let reason: NotificationReason
+    }
+
+    let queue: JobQueue
+    let notifiers: [any Notifier]
+
+    public init(queue: JobQueue, notifiers: [any Notifier]) {
+        self.queue = queue
+        self.notifiers = notifiers
+    }
+
+    /// Queues `reason` for every channel that handles it, except `skipping` (the channel the change came from).
+    func enqueue(ticketID: String, reason: NotificationReason, skipping: String? = nil, on sql: any SQLDatabase) async throws {
+        for notifier in notifiers where notifier.handles(reason) && notifier.channel != skipping {
+            let payload = String(decoding: try JSONEncoder().encode(Payload(ticket_id: ticketID, channel: notifier.channel, reason: reason)), as: UTF8.self)
+            let uniqueKey = reason == .opened ? "notify:\(ticketID):\(notifier.channel):opened" : nil
+            try await queue.enqueue(kind: Self.jobKind, payload: payload, uniqueKey: uniqueKey, on: sql)
+        }
+    }
+}

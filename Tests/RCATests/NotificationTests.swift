@@ -1,0 +1,222 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RCACore
+import RCANotify
+import RCAServer
+import RCAStore
+import RCATesting
+import Synchronization
+import Testing
+
+/// Waits until `condition` holds, for up to `seconds`.
+func eventually(_ seconds: Double = 30, _ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting until \(what)")
+    throw ProcessTimeout(description: what)
+}
+
+@Suite("Notifications: Slack and Jira both ways", .serialized)
+struct NotificationTests {
+    static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+    static func environment(slack: FakeSlack, jira: FakeJira) -> [String: String] {
+        [
+            "SLACK_BOT_TOKEN": FakeSlack.token, "SLACK_CHANNEL": "C111", "SLACK_API_URL": slack.apiURL, "SLACK_SIGNING_SECRET": signingSecret,
+            "JIRA_DOMAIN": jira.server.baseURL, "JIRA_USER_EMAIL": FakeJira.email, "JIRA_API_TOKEN": FakeJira.apiToken, "JIRA_PROJECT_KEY": "ED",
+            "NOTIFY_TIMEOUT_SECONDS": "1",
+        ]
+    }
+
+    /// The official block_actions body with our button and ticket, signed as Slack signs it.
+    static func buttonClick(_ actionID: String, ticketID: String, ts: String) throws -> (body: ByteBuffer, headers: HTTPFields) {
+        var payload = try #require(try JSONSerialization.jsonObject(with: Fixture.data("slack/block_actions.button-click.payload.json")) as? [String: Any])
+        var action = try #require((payload["actions"] as? [[String: Any]])?.first)
+        action["action_id"] = actionID
+        action["value"] = ticketID
+        payload["actions"] = [action]
+        payload["container"] = ["type": "message", "message_ts": ts, "channel_id": "C111"]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self)
+        let body = "payload=" + (json.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? json)
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        let signature = SlackSignature.signature(secret: signingSecret, timestamp: timestamp, body: Data(body.utf8))
+        return (ByteBuffer(string: body), [
+            .contentType: "application/x-www-form-urlencoded",
+            HTTPField.Name("X-Slack-Request-Timestamp")!: timestamp,
+            HTTPField.Name("X-Slack-Signature")!: signature,
+        ])
+    }
+
+    @Test("alert → Slack message and Jira issue → Acknowledge button → the same message edited and the issue moved to Done", arguments: TestBackend.enabled)
+    func roundTrip(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "<b>sales</b>_load", "error_message": "java.lang.OutOfMemoryError: Java heap space"])
+                try await harness.settle(id)
+                let tickets = TicketStore(database: database)
+                try await eventually(20, "Slack and Jira have the ticket") {
+                    let ticket = try await tickets.find(id: id)
+                    let records = try await DeliveryStore(database: database).records(ticketID: id)
+                    return slack.posts == 1 && jira.creates.withLock { $0 } == 1 && ticket?.itsmTicketID != nil
+                        && records.count == 2 && records.allSatisfy { $0.remoteID != nil }
+                }
+                let message = try #require(slack.messages.withLock { $0.first })
+                #expect(message.ticketID == id)
+                #expect(message.blocks.contains(#"<b>sales<\/b>_load failed"#), "the header is plain text, shown as written")
+                #expect(message.blocks.contains("rca_acknowledge") && message.blocks.contains("rca_in_progress") && message.blocks.contains("Open in dashboard"))
+                let issue = try #require(jira.issues.withLock { $0.first })
+                #expect(issue.labels.contains("rca-\(id.lowercased())"))
+                #expect(issue.fields.contains("\"type\":\"doc\"") && issue.fields.contains("bulletList") && issue.fields.contains("AIOps_Ticket_ID"))
+
+                let click = try Self.buttonClick("rca_acknowledge", ticketID: id, ts: message.ts)
+                let answer = try await client.execute(uri: "/slack/interactions", method: .post, headers: click.headers, body: click.body)
+                #expect(answer.status == .ok)
+                try await eventually(20, "the Slack message is edited and the Jira issue is done") {
+                    slack.messages.withLock { $0.first?.updates ?? 0 } >= 1 && jira.issues.withLock { $0.first?.category } == "done"
+                }
+                let ticket = try #require(try await tickets.find(id: id))
+                #expect(ticket.status == "acknowledged")
+                #expect(ticket.itsmTicketID == issue.key)
+                #expect(slack.posts == 1, "one message per ticket, edited in place")
+                #expect(slack.messages.withLock { $0.first?.blocks.contains("Acknowledged by slack:primary-owner") } == true)
+                #expect(jira.transitionsPosted.withLock { $0.map(\.id) } == ["31"])
+                let actions = try await harness.actions(id)
+                #expect(actions.contains("Slack Notification Sent") && actions.contains("Jira Ticket Created"))
+                #expect(actions.contains("Acknowledged") && actions.contains("Slack Message Updated") && actions.contains("Jira Ticket Updated"))
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("Slack requests with a wrong, missing or old signature are refused")
+    func slackSignatures() async throws {
+        let example = try #require(try JSONSerialization.jsonObject(with: Fixture.data("slack/request-signing.v0.example.json")) as? [String: Any])
+        let values = try #require(example["example"] as? [String: String])
+        let body = Data(try #require(values["body"]).utf8)
+        #expect(SlackSignature.signature(secret: values["signing_secret"]!, timestamp: values["timestamp"]!, body: body) == values["expected_signature"])
+        let then = Date(timeIntervalSince1970: Double(values["timestamp"]!)!)
+        #expect(throws: Never.self) {
+            try SlackSignature.verify(secret: values["signing_secret"]!, timestamp: values["timestamp"], signature: values["expected_signature"], body: body, now: then)
+        }
+        #expect(throws: SlackSignature.Failure.stale) {
+            try SlackSignature.verify(secret: values["signing_secret"]!, timestamp: values["timestamp"], signature: values["expected_signature"], body: body, now: then.addingTimeInterval(301))
+        }
+        #expect(throws: SlackSignature.Failure.mismatch) {
+            try SlackSignature.verify(secret: "other", timestamp: values["timestamp"], signature: values["expected_signature"], body: body, now: then)
+        }
+        #expect(throws: SlackSignature.Failure.missingHeaders) {
+            try SlackSignature.verify(secret: "other", timestamp: nil, signature: nil, body: body, now: then)
+        }
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, _ in
+                var click = try Self.buttonClick("rca_acknowledge", ticketID: "X", ts: "1.2")
+                click.headers[HTTPField.Name("X-Slack-Signature")!] = "v0=" + String(repeating: "0", count: 64)
+                let forged = try await client.execute(uri: "/slack/interactions", method: .post, headers: click.headers, body: click.body)
+                #expect(forged.status == .unauthorized)
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("a Jira webhook moves the ticket and updates Slack, but is not echoed back to Jira; a repeat changes nothing", arguments: TestBackend.enabled)
+    func jiraWebhook(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "orders_load", "error_message": "KeyError: 'customer_id'"])
+                try await harness.settle(id)
+                let tickets = TicketStore(database: database)
+                try await eventually(20, "the Jira issue exists") { try await tickets.find(id: id)?.itsmTicketID != nil && slack.posts == 1 }
+                let key = try #require(try await tickets.find(id: id)?.itsmTicketID)
+                func send(_ fixture: String, token: String = WebhookHarness.token) async throws -> TestResponse {
+                    let text = String(decoding: try Fixture.data("jira/\(fixture)"), as: UTF8.self).replacingOccurrences(of: "TES-41", with: key)
+                    return try await client.execute(uri: "/webhook/jira?token=\(token)", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: text))
+                }
+                #expect(try await send("mattermost-webhook-issue-updated-started-working.json", token: "wrong-token-0123456789").status == .unauthorized)
+                let started = try await send("mattermost-webhook-issue-updated-started-working.json")
+                #expect(started.status == .ok)
+                #expect(try await tickets.find(id: id)?.status == "in_progress")
+                try await eventually(20, "Slack shows it in progress") { slack.messages.withLock { $0.first?.blocks.contains("In progress") ?? false } }
+                let repeated = try await send("mattermost-webhook-issue-updated-started-working.json")
+                #expect(String(buffer: repeated.body).contains("already in_progress"))
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(jira.transitionsPosted.withLock { $0.isEmpty }, "a change that came from Jira is not sent back to Jira")
+                let actions = try await harness.actions(id)
+                #expect(actions.filter { $0 == "In Progress" }.count == 1)
+                #expect(try await TicketStore(database: database).audit(ticketID: id).contains { $0.action == "In Progress" && $0.userName == "jira:Test User" })
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("a Slack post that succeeded but answered too late is found and edited on retry, never posted twice", arguments: TestBackend.enabled)
+    func noDuplicateAfterLostAnswer(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        slack.postDelay.withLock { $0 = .seconds(2) }
+        jira.createFailures.withLock { $0 = [(.serviceUnavailable, #"{"errorMessages":["Service unavailable"]}"#)] }
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "late_answer", "error_message": "ModuleNotFoundError: No module named 'x'"])
+                try await harness.settle(id)
+                try await eventually(30, "the delivery is recorded after the retry") {
+                    let ticket = try await TicketStore(database: database).find(id: id)
+                    let records = try await DeliveryStore(database: database).records(ticketID: id)
+                    return ticket?.itsmTicketID != nil && records.first { $0.channel == "slack" }?.remoteID != nil
+                }
+                #expect(slack.posts == 1, "the retry found the message by its metadata instead of posting again")
+                #expect(slack.messages.withLock { $0.count } == 1)
+                #expect(jira.creates.withLock { $0 } == 1)
+                let actions = try await harness.actions(id)
+                #expect(actions.contains { $0.hasPrefix("Slack Delivery Failed: Slack did not answer in time") })
+                #expect(actions.contains { $0.hasPrefix("Jira Creation Failed: Jira answered 503") })
+                #expect(actions.contains("Slack Message Updated") && actions.contains("Jira Ticket Created"))
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("a recurrence edits the open ticket's message instead of posting; a 401 from Jira is permanent and audited")
+    func recurrenceAndPermanentFailure() async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        jira.createFailures.withLock { $0 = Array(repeating: (.unauthorized, #"{"errorMessages":["Client must be authenticated to access this resource."],"errors":{}}"#), count: 5) }
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let first = try await harness.post(client, generic: ["resource": "daily_orders", "run_id": "r1", "error_message": "An upstream task failed."])
+                try await harness.settle(first)
+                try await eventually(20, "Slack has the ticket") { slack.posts == 1 && slack.messages.withLock { $0.count } == 1 }
+                let second = try await harness.post(client, generic: ["resource": "daily_orders", "run_id": "r2", "error_message": "An upstream task failed."])
+                try await harness.settle(second)
+                try await eventually(20, "the message says it recurred") { slack.messages.withLock { $0.first?.blocks.contains("recurred 1 time") ?? false } }
+                #expect(slack.posts == 1)
+                try await eventually(20, "the 401 is audited") { try await harness.actions(first).contains { $0.hasPrefix("Jira Creation Failed: Jira answered 401") } }
+                try await Task.sleep(for: .seconds(1))
+                #expect(jira.creates.withLock { $0 } == 0)
+                #expect(try await harness.actions(first).filter { $0.hasPrefix("Jira Creation Failed") }.count == 1, "a 401 is not retried")
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+}
