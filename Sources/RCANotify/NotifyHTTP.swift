@@ -11,10 +11,27 @@ import RCASources
 struct NotifyHTTP: Sendable {
     let http: VendorHTTP
     let service: String
+    /// Values of this channel that must never appear in an error, even if a
+    /// service echoes them back: tokens, keys, secret URL paths.
+    let secrets: [String]
 
-    init(client: HTTPClient, timeout: Duration, service: String) {
+    init(client: HTTPClient, timeout: Duration, service: String, secrets: [String]) {
         http = VendorHTTP(client: client, timeout: timeout)
         self.service = service
+        self.secrets = secrets.filter { $0.count >= 6 }.sorted { $0.count > $1.count }
+    }
+
+    /// Secret-bearing parts of a webhook URL: its path, the path segments
+    /// that look like ids (with a digit), its query and the query's values.
+    static func secretParts(of url: String) -> [String] {
+        guard let components = URLComponents(string: url) else { return [url] }
+        let idSegments = components.percentEncodedPath.split(separator: "/").map(String.init).filter { $0.contains(where: \.isNumber) }
+        let values = (components.percentEncodedQuery ?? "").split(separator: "&").compactMap { $0.split(separator: "=", maxSplits: 1).last.map(String.init) }
+        return [components.percentEncodedPath, components.percentEncodedQuery ?? ""] + idSegments + values
+    }
+
+    func scrub(_ text: String) -> String {
+        secrets.reduce(Redactor.redact(text)) { $0.replacingOccurrences(of: $1, with: Redactor.marker) }
     }
 
     func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: Data? = nil) async throws(DeliveryError) -> VendorHTTP.Exchange {
@@ -27,7 +44,7 @@ struct NotifyHTTP: Sendable {
             default: throw DeliveryError(.retryable(after: nil), "cannot reach \(service)")
             }
         }
-        let snippet = Redactor.redact(VendorHTTP.snippet(exchange.body))
+        let snippet = scrub(VendorHTTP.snippet(exchange.body))
         switch exchange.status {
         case 200..<300:
             return exchange

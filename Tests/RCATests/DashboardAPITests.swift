@@ -300,7 +300,10 @@ struct DashboardAPITests {
     @Test("/openapi.json describes every route the server answers")
     func openAPI() async throws {
         try await TestDatabase.with(.sqlite) { database, _ in
-            let harness = try await H.make(database, environment: ["ALLOW_REGISTRATION": "true"])
+            let harness = try await H.make(database, environment: [
+                "ALLOW_REGISTRATION": "true", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "C1", "SLACK_SIGNING_SECRET": "s",
+                "JIRA_DOMAIN": "https://example.atlassian.net", "JIRA_USER_EMAIL": "a@example.com", "JIRA_API_TOKEN": "t", "JIRA_PROJECT_KEY": "ED",
+            ])
             let routes = registeredRoutes(harness.dependencies)
             try await buildApplication(harness.dependencies).test(.router) { client in
                 let document = try H.object(try await client.execute(uri: "/openapi.json", method: .get))

@@ -21,7 +21,7 @@ public struct BlobArchiver: Notifier {
         guard parts.count == 2, parts[1].contains("sig="), let url = URL(string: parts[0]), url.host != nil else { return nil }
         containerURL = VendorHTTP.base(parts[0])
         sas = parts[1]
-        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Azure Blob Storage")
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Azure Blob Storage", secrets: [sas] + sas.split(separator: "&").map(String.init))
     }
 
     public func handles(_ reason: NotificationReason) -> Bool { reason == .opened }

@@ -30,7 +30,7 @@ public struct JiraNotifier: Notifier {
         self.projectKey = projectKey
         self.issueType = issueType
         self.doneTransition = doneTransition
-        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Jira")
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Jira", secrets: [apiToken, String(authorization.dropFirst(6))])
     }
 
     public func handles(_ reason: NotificationReason) -> Bool {

@@ -18,7 +18,7 @@ public struct PagerDutyNotifier: Notifier {
     public init(routingKey: String, eventsURL: String = defaultEventsURL, httpClient: HTTPClient, timeout: Duration) {
         self.routingKey = routingKey
         self.eventsURL = eventsURL
-        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "PagerDuty")
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "PagerDuty", secrets: [routingKey])
     }
 
     public func handles(_ reason: NotificationReason) -> Bool {

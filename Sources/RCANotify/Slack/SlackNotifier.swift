@@ -28,7 +28,7 @@ public struct SlackNotifier: Notifier {
         self.token = token
         self.channelID = channel
         self.apiURL = VendorHTTP.base(apiURL)
-        self.http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Slack")
+        self.http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Slack", secrets: [token])
         self.pacer = ChannelPacer(interval: pacing)
     }
 

@@ -16,7 +16,7 @@ public struct TeamsNotifier: Notifier {
 
     public init(webhookURL: String, httpClient: HTTPClient, timeout: Duration) {
         self.webhookURL = webhookURL
-        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Teams")
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Teams", secrets: NotifyHTTP.secretParts(of: webhookURL))
     }
 
     public func handles(_ reason: NotificationReason) -> Bool {

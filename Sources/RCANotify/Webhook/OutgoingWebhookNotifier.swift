@@ -20,7 +20,7 @@ public struct OutgoingWebhookNotifier: Notifier {
     public init(url: String, secret: String, httpClient: HTTPClient, timeout: Duration) {
         self.url = url
         self.secret = secret
-        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "the outgoing webhook")
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "the outgoing webhook", secrets: [secret] + NotifyHTTP.secretParts(of: url))
     }
 
     public func handles(_ reason: NotificationReason) -> Bool { true }
