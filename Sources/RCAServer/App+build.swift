@@ -144,6 +144,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         wakeups: dependencies.wakeups,
         metrics: dependencies.metrics,
         events: dependencies.events,
+        outbox: dependencies.outbox,
         logger: dependencies.logger
     )
     WebhookRoutes(

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RCANotify
 import RCASources
 import RCAStore
 
@@ -15,8 +16,10 @@ public struct Ingestion: Sendable {
     private let store: IngestionStore
     private let logger: Logger
 
-    public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics, events: LiveEvents, logger: Logger) {
-        let store = IngestionStore(jobQueue: jobQueue)
+    public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics, events: LiveEvents, outbox: Outbox, logger: Logger) {
+        let store = IngestionStore(jobQueue: jobQueue) { ticketID, sql in
+            try await outbox.enqueue(ticketID: ticketID, reason: .resolvedAtSource, on: sql)
+        }
         self.database = database
         self.store = store
         self.logger = logger
@@ -48,8 +51,8 @@ public struct Ingestion: Sendable {
         }
         if !result.created.isEmpty {
             metrics.ticketCreated(count: result.created.count)
-            wakeups.signal()
         }
+        if !result.created.isEmpty || !result.resolved.isEmpty { wakeups.signal() }
         for id in result.created { events.publish(LiveEvent(.newTicket, ticketID: id)) }
         for id in Set(result.duplicates + result.resolved).subtracting(result.created).sorted() {
             events.publish(LiveEvent(.ticketUpdated, ticketID: id))

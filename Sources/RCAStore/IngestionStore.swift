@@ -75,9 +75,12 @@ public struct IngestionStore: Sendable {
     public static let analyzeJobKind = "analyze"
 
     private let jobQueue: JobQueue
+    /// Runs in the transaction that marks a ticket resolved at its source (to queue the notifications that say so).
+    private let onResolved: @Sendable (_ ticketID: String, _ sql: any SQLDatabase) async throws -> Void
 
-    public init(jobQueue: JobQueue) {
+    public init(jobQueue: JobQueue, onResolved: @escaping @Sendable (String, any SQLDatabase) async throws -> Void = { _, _ in }) {
         self.jobQueue = jobQueue
+        self.onResolved = onResolved
     }
 
     /// A payload with what its parser made of it, and the values its rows
@@ -288,6 +291,7 @@ public struct IngestionStore: Sendable {
             try await TicketStore.appendAudit(
                 ticketID: ticketID, action: "Resolved at Source", details: "The source reports the failure cleared; payload #\(payloadID)", on: sql
             )
+            try await onResolved(ticketID, sql)
             return
         }
         let existing = try await sql.raw("SELECT id FROM tickets WHERE dedup_key = \(bind: event.dedupKey)").first()

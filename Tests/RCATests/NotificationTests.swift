@@ -219,4 +219,26 @@ struct NotificationTests {
         await slack.server.stop()
         await jira.server.stop()
     }
+
+    @Test("a failure cleared at its source edits the ticket's Slack message to say so")
+    func resolvedAtSource() async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let fired = try WebhookHarness.answer(try await WebhookHarness.post(client, "/alertmanager", try Fixture.data("constructed/alertmanager-two-firing.json")))
+                for id in fired.ticket_ids { try await harness.settle(id) }
+                try await eventually(20, "both tickets are posted") { slack.messages.withLock { $0.count } == 2 }
+                _ = try await WebhookHarness.post(client, "/alertmanager", try Fixture.data("constructed/alertmanager-one-resolved.json"))
+                try await eventually(20, "the first message says resolved at the source") {
+                    slack.messages.withLock { messages in messages.first { $0.ticketID == fired.ticket_ids[0] }?.blocks.contains("resolved at the source") ?? false }
+                }
+                #expect(slack.posts == 2)
+                #expect(slack.messages.withLock { $0.first { $0.ticketID == fired.ticket_ids[1] }?.blocks.contains("resolved at the source") } == false)
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
 }
