@@ -89,9 +89,11 @@ struct NotificationTests {
                 #expect(slack.posts == 1, "one message per ticket, edited in place")
                 #expect(slack.messages.withLock { $0.first?.blocks.contains("Acknowledged by slack:primary-owner") } == true)
                 #expect(jira.transitionsPosted.withLock { $0.map(\.id) } == ["31"])
-                let actions = try await harness.actions(id)
-                #expect(actions.contains("Slack Notification Sent") && actions.contains("Jira Ticket Created"))
-                #expect(actions.contains("Acknowledged") && actions.contains("Slack Message Updated") && actions.contains("Jira Ticket Updated"))
+                try await eventually(20, "the deliveries are in the audit trail") {
+                    let actions = try await harness.actions(id)
+                    return ["Slack Notification Sent", "Jira Ticket Created", "Acknowledged", "Slack Message Updated", "Jira Ticket Updated"]
+                        .allSatisfy(actions.contains)
+                }
             }
         }
         await slack.server.stop()
@@ -185,10 +187,12 @@ struct NotificationTests {
                 #expect(slack.posts == 1, "the retry found the message by its metadata instead of posting again")
                 #expect(slack.messages.withLock { $0.count } == 1)
                 #expect(jira.creates.withLock { $0 } == 1)
-                let actions = try await harness.actions(id)
-                #expect(actions.contains { $0.hasPrefix("Slack Delivery Failed: Slack did not answer in time") })
-                #expect(actions.contains { $0.hasPrefix("Jira Creation Failed: Jira answered 503") })
-                #expect(actions.contains("Slack Message Updated") && actions.contains("Jira Ticket Created"))
+                try await eventually(20, "each attempt is in the audit trail") {
+                    let actions = try await harness.actions(id)
+                    return actions.contains { $0.hasPrefix("Slack Delivery Failed: Slack did not answer in time") }
+                        && actions.contains { $0.hasPrefix("Jira Creation Failed: Jira answered 503") }
+                        && actions.contains("Slack Message Updated") && actions.contains("Jira Ticket Created")
+                }
             }
         }
         await slack.server.stop()

@@ -35,9 +35,18 @@ struct TicketRoutes: Sendable {
         let finops_cost_center: String?
         let slack_channel: String?
         let slack_ts: String?
+        /// Where each notification channel put the ticket (a Jira issue's page, a blob URL…).
+        let deliveries: [DeliveryView]
         let audit: [AuditEntryView]
         let recurrences: [TicketListItem]
         let links: [TicketLink]
+    }
+
+    struct DeliveryView: ResponseEncodable {
+        let channel: String
+        let remote_id: String?
+        let url: String?
+        let last_error: String?
     }
 
     struct AuditEntryView: ResponseEncodable {
@@ -148,6 +157,13 @@ struct TicketRoutes: Sendable {
             finops_cost_center: record.finopsCostCenter,
             slack_channel: extra.slackChannel,
             slack_ts: extra.slackTs,
+            deliveries: try await DeliveryStore(database: database).records(ticketID: id).map { record in
+                DeliveryView(
+                    channel: record.channel, remote_id: record.remoteID,
+                    url: record.location.flatMap { $0.hasPrefix("https://") || $0.hasPrefix("http://") ? $0 : nil },
+                    last_error: record.lastError
+                )
+            },
             audit: try await store.audit(ticketID: id).map { AuditEntryView(timestamp: $0.timestamp, action: $0.action, user: $0.userName, details: $0.details) },
             recurrences: try await TicketQueries(database: database).recurrences(of: id),
             links: try await TicketLinks(database: database).links(of: id)

@@ -252,8 +252,12 @@ async function openModal(id) {
   $("modal-evidence").replaceChildren(...(detail.evidence.length ? detail.evidence.map((phrase) => el("li", {}, phrase)) : [el("li", { class: "muted" }, "none")]));
   $("modal-error").textContent = detail.error_message || "";
   const links = [];
-  if (ticket.itsm_ticket_id) links.push(el("li", {}, `Jira issue ${ticket.itsm_ticket_id}`));
-  if (detail.slack_ts) links.push(el("li", {}, `Slack message ${detail.slack_ts} in ${detail.slack_channel || "the alert channel"}`));
+  const safeURL = (url) => (typeof url === "string" && /^https?:\/\//.test(url) ? url : null);
+  for (const delivery of detail.deliveries) {
+    const label = delivery.channel === "jira" ? `Jira issue ${delivery.remote_id}` : delivery.channel === "slack" ? `Slack message ${delivery.remote_id}` : `${delivery.channel}: ${delivery.remote_id || "not delivered"}`;
+    const url = safeURL(delivery.url);
+    links.push(el("li", {}, url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, label) : label, delivery.last_error ? ` (last error: ${delivery.last_error})` : ""));
+  }
   if (detail.recurrence_of) links.push(el("li", {}, "Recurrence of ", el("a", { href: "#", onclick: (event) => { event.preventDefault(); openModal(detail.recurrence_of); } }, detail.recurrence_of)));
   for (const link of detail.links) {
     links.push(el("li", {}, `${link.relation.replaceAll("_", " ")} `, el("a", { href: "#", onclick: (event) => { event.preventDefault(); openModal(link.ticket_id); } }, link.ticket_id)));
