@@ -51,6 +51,7 @@ public struct AppDependencies: Sendable {
         self.webhookToken = webhookToken
         self.sessionTokens = SessionTokens(secret: jwtSecret, lifetime: .seconds(configuration.sessionSeconds))
         self.events = events
+        LiveEventRelay.connect(events, to: database)
         self.parsers = parsers
         self.enrichers = enrichers
         self.jobQueue = JobQueue(
@@ -108,6 +109,9 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: dependencies.logger
     )
+    if dependencies.database.sharesNotifications {
+        app.addServices(LiveEventRelay(database: dependencies.database, events: dependencies.events, logger: dependencies.logger))
+    }
     if configuration.role.runsWorkers {
         app.addServices(
             JobRunner(

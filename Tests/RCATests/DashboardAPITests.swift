@@ -368,6 +368,37 @@ struct DashboardAPITests {
         }
     }
 
+    @Test("on PostgreSQL, a dashboard connected to one replica receives the tickets another replica ingests",
+          arguments: TestBackend.enabled.filter { $0 == .postgres })
+    func eventsAcrossReplicas(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, testDatabase in
+            let otherConnection = try await testDatabase.open(migrated: true)
+            let first = try await H.make(database)
+            let second = try WebhookHarness.dependencies(otherConnection, environment: ["ROLE": "all"])
+            let feed = second.events.subscribe()
+            let log = EventLog()
+            let consumer = Task { for await event in feed { await log.add(event) } }
+            try await buildApplication(second).test(.router) { _ in
+                try await buildApplication(first.dependencies).test(.router) { client in
+                    try await eventually(10, "the second replica listens") {
+                        second.events.publish(LiveEvent(.ticketUpdated, ticketID: "probe"))
+                        try await Task.sleep(for: .milliseconds(100))
+                        return await log.events.contains { $0.ticketID == "probe" }
+                    }
+                    let body = try JSONSerialization.data(withJSONObject: ["resource": "replica_pipeline", "error_message": "KeyError: 'id'"])
+                    let id = try #require(try WebhookHarness.answer(try await WebhookHarness.post(client, "/webhook/generic", body)).ticket_ids.first)
+                    try await eventually(10, "the second replica's dashboards hear of the ticket") {
+                        await log.events.contains { $0.type == .newTicket && $0.ticketID == id }
+                    }
+                    let copies = await log.events.filter { $0.type == .newTicket && $0.ticketID == id }.count
+                    #expect(copies == 1, "each replica delivers an event once")
+                }
+            }
+            consumer.cancel()
+            await otherConnection.close()
+        }
+    }
+
     @Test("a subscriber that stops reading is dropped once its buffer is full; the others keep receiving")
     func slowSubscriber() async throws {
         let events = LiveEvents(bufferSize: 4)
@@ -383,6 +414,12 @@ struct DashboardAPITests {
         for await _ in slow { drained += 1 }
         #expect(drained == 4, "the dropped stream ends after what it had buffered")
     }
+}
+
+/// Collects live events seen by a subscriber.
+actor EventLog {
+    var events: [LiveEvent] = []
+    func add(_ event: LiveEvent) { events.append(event) }
 }
 
 /// Collects WebSocket messages across the handler's task.

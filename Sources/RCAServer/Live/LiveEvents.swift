@@ -41,9 +41,17 @@ public struct LiveEvent: Sendable, Equatable, Codable {
 public final class LiveEvents: Sendable {
     public let bufferSize: Int
     private let subscribers = Mutex<[UUID: AsyncStream<LiveEvent>.Continuation]>([:])
+    /// Sends an event to every replica (which then deliver it locally); nil for one process.
+    private let broadcaster = Mutex<(@Sendable (LiveEvent) async throws -> Void)?>(nil)
 
     public init(bufferSize: Int = 256) {
         self.bufferSize = bufferSize
+    }
+
+    /// Routes events through `broadcast` (PostgreSQL `NOTIFY`) so that
+    /// dashboards on every replica see them; a relay feeds them back with `deliver`.
+    public func broadcast(with broadcast: @escaping @Sendable (LiveEvent) async throws -> Void) {
+        broadcaster.withLock { $0 = broadcast }
     }
 
     public var subscriberCount: Int { subscribers.withLock { $0.count } }
@@ -60,7 +68,23 @@ public final class LiveEvents: Sendable {
         return stream
     }
 
+    /// Announces an event: to every replica when broadcasting, else to this process's dashboards.
     public func publish(_ event: LiveEvent) {
+        guard let broadcast = broadcaster.withLock({ $0 }) else {
+            deliver(event)
+            return
+        }
+        Task {
+            do {
+                try await broadcast(event)
+            } catch {
+                deliver(event)
+            }
+        }
+    }
+
+    /// Hands an event to this process's subscribers.
+    public func deliver(_ event: LiveEvent) {
         let current = subscribers.withLock { Array($0) }
         for (id, continuation) in current {
             if case .dropped = continuation.yield(event) {
