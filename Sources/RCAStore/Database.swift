@@ -270,9 +270,13 @@ public final class Database: Sendable {
         let leased = LeaseFlag()
         return try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask {
-                try await client.withConnection { connection in
-                    leased.set()
-                    return try await body(connection)
+                do {
+                    return try await client.withConnection { connection in
+                        leased.set()
+                        return try await body(connection)
+                    }
+                } catch {
+                    throw Self.unavailability(error) ?? error
                 }
             }
             group.addTask {
@@ -290,6 +294,24 @@ public final class Database: Sendable {
                 }
             }
             throw DatabaseError.unavailable("the PostgreSQL query ended without a result")
+        }
+    }
+
+    /// `DatabaseError.unavailable` when `error` means the server went away
+    /// (connection lost or refused, the server shutting down or restarting,
+    /// SQLSTATE classes 08 and 57P), so that callers answer 503 and retry
+    /// rather than treating it as a fault of the request.
+    static func unavailability(_ error: any Error) -> DatabaseError? {
+        guard let error = error as? PSQLError else { return nil }
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+            return .unavailable("the connection to PostgreSQL was lost (\(error.code))")
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            guard state.hasPrefix("08") || state.hasPrefix("57P") else { return nil }
+            return .unavailable("PostgreSQL is unavailable: \(error.serverInfo?[.message] ?? state)")
+        default:
+            return nil
         }
     }
 

@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import RCAServer
+import RCAStore
+import RCATesting
+import SQLKit
+import Testing
+
+@Suite("Database outages")
+struct ResilienceTests {
+    @Test("when PostgreSQL drops every connection, webhooks get 503 with Retry-After or 202, never 500, and the server recovers by itself",
+          arguments: TestBackend.enabled.filter { $0 == .postgres })
+    func connectionsDropped(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, testDatabase in
+            let admin = try await testDatabase.open(migrated: true)
+            let app = buildApplication(try WebhookHarness.dependencies(database, environment: ["ROLE": "web"]))
+            try await app.test(.router) { client in
+                func post(_ run: Int) async throws -> TestResponse {
+                    let body = try JSONSerialization.data(withJSONObject: ["resource": "outage_test", "run_id": "run-\(run)", "error_message": "KeyError: 'id'"])
+                    return try await WebhookHarness.post(client, "/webhook/generic", body)
+                }
+                #expect(try await post(0).status == .accepted)
+                var accepted: [String] = []
+                for round in 1...3 {
+                    try await admin.read { sql in
+                        try await sql.raw(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        ).run()
+                    }
+                    for attempt in 0..<20 {
+                        let response = try await post(round * 100 + attempt)
+                        #expect([.accepted, .serviceUnavailable].contains(response.status), "got \(response.status) after dropped connections")
+                        if response.status == .serviceUnavailable {
+                            #expect(response.headers[.retryAfter] != nil)
+                            continue
+                        }
+                        accepted += try WebhookHarness.answer(response).ticket_ids
+                        break
+                    }
+                }
+                #expect(accepted.count == 3, "each round recovered to a 202")
+                for id in accepted {
+                    #expect(try await TicketStore(database: database).find(id: id) != nil, "every 202 has its ticket")
+                }
+            }
+            await admin.close()
+        }
+    }
+}
