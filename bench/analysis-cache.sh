@@ -8,6 +8,7 @@
 #   bench/analysis-cache.sh [alerts] [distinct]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/server-helpers.sh
 alerts="${1:-1000}"
 distinct="${2:-50}"
 token="bench-webhook-token-0123456789"
@@ -16,21 +17,16 @@ swift build -c release --product rca-assistant >/dev/null
 swift build -c release --product rca-bench >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 
-python3 bench/fake_model.py >"$work/model.port" &
-model=$!
-trap 'kill "$model" "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do [ -s "$work/model.port" ] && break; sleep 0.1; done
-model_url="http://127.0.0.1:$(cat "$work/model.port")"
+start_standin bench/fake_model.py "$work"
+trap 'kill "$STANDIN_PID" "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+model_url="http://127.0.0.1:$STANDIN_PORT"
 
 DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error OPENAI_BASE_URL="$model_url/v1" OPENAI_MODEL=bench-model \
     "$bin/rca-assistant" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!
-for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_ready "$port"
 
 python3 - "$port" "$token" "$alerts" "$distinct" "$work/data/rca.sqlite" <<'PY'
 import json, random, sqlite3, sys, time, uuid

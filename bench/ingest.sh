@@ -6,6 +6,7 @@
 #   bench/ingest.sh [sqlite|postgres] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/server-helpers.sh
 backend="${1:-sqlite}"
 seconds="${2:-10}"
 connections="${3:-32}"
@@ -15,7 +16,7 @@ command -v wrk >/dev/null || { echo "ingest.sh: wrk is needed (apt-get install -
 swift build -c release --product rca-assistant >/dev/null
 binary="$(swift build -c release --show-bin-path)/rca-assistant"
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 
 database_url=""
 if [ "$backend" = postgres ]; then
@@ -29,10 +30,7 @@ DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error ROLE=web DATABASE_U
     "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_ready "$port"
 
 DUPLICATE_EVERY="${DUPLICATE_EVERY:-0}" ALERT_TEMPLATE="$PWD/bench/adf-alert.json" wrk -t2 -c"$connections" -d"${seconds}s" --latency \
     -s bench/unique-adf.lua "http://127.0.0.1:$port/azure-monitor?token=$token" | tee "$work/wrk.txt"

@@ -7,6 +7,7 @@
 # (default .build/test-output/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/server-helpers.sh
 output="${TEST_OUTPUT_DIR:-.build/test-output}/browser"
 venv=.build/browser-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
@@ -16,7 +17,7 @@ fi
 binary="$(swift build --show-bin-path)/rca-assistant"
 [ -x "$binary" ] || swift build --product rca-assistant
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 token="browser-test-token-0123456789"
 password="browser test password 42"
 email="responder@example.com"
@@ -25,10 +26,7 @@ echo "$password" | DATA_DIR="$work/data" "$binary" user add "$email" --role resp
 DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=warning "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_ready "$port"
 if ! "$venv/bin/python" Tests/Browser/dashboard_test.py "http://127.0.0.1:$port" "$token" "$email" "$password" "$output"; then
     echo "browser-test: failed; screenshots and the page are in $output; server log:" >&2
     cat "$work/server.err" >&2

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""A stand-in for the Slack Web API, for benchmarks: chat.postMessage,
+chat.update and conversations.history answer ok; GET /counts reports how many
+of each were called."""
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+counts = {"chat.postMessage": 0, "chat.update": 0, "conversations.history": 0}
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_method(self):
+        method = self.path.split("?")[0].rsplit("/", 1)[-1]
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        if method == "counts":
+            with lock:
+                return self.reply(dict(counts))
+        with lock:
+            counts[method] = counts.get(method, 0) + 1
+            number = counts[method]
+        if method == "conversations.history":
+            return self.reply({"ok": True, "messages": [], "has_more": False})
+        self.reply({"ok": True, "channel": "C111", "ts": f"1764450000.{number:06d}"})
+
+    do_GET = handle_method
+    do_POST = handle_method
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+sys.stdout.close()
+server.serve_forever()

@@ -1,0 +1,26 @@
+# Helpers for scripts that start rca-assistant (benchmarks, the browser test).
+# Source it: . scripts/server-helpers.sh
+
+# A TCP port that was free a moment ago on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits up to 10 s until the server on port $1 answers /ready.
+wait_ready() {
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "the server on port $1 did not become ready" >&2
+    return 1
+}
+
+# Runs a Python stand-in server that prints its port, and waits for the port;
+# sets STANDIN_PID and STANDIN_PORT. $1: the script, $2: a scratch folder.
+start_standin() {
+    python3 "$1" >"$2/standin.port" &
+    STANDIN_PID=$!
+    for _ in $(seq 50); do [ -s "$2/standin.port" ] && break; sleep 0.1; done
+    STANDIN_PORT="$(cat "$2/standin.port")"
+}
