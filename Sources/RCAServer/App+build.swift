@@ -51,7 +51,7 @@ public struct AppDependencies: Sendable {
         self.webhookToken = webhookToken
         self.sessionTokens = SessionTokens(secret: jwtSecret, lifetime: .seconds(configuration.sessionSeconds))
         self.events = events
-        LiveEventRelay.connect(events, to: database)
+        if configuration.shareLiveEvents { LiveEventRelay.connect(events, to: database) }
         self.parsers = parsers
         self.enrichers = enrichers
         self.jobQueue = JobQueue(
@@ -109,7 +109,7 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: dependencies.logger
     )
-    if dependencies.database.sharesNotifications {
+    if configuration.shareLiveEvents && dependencies.database.sharesNotifications {
         app.addServices(LiveEventRelay(database: dependencies.database, events: dependencies.events, logger: dependencies.logger))
     }
     if configuration.role.runsWorkers {

@@ -38,6 +38,9 @@ public struct ServerConfiguration: Sendable {
     /// Whether anyone may create a viewer account with `POST /api/register`.
     public var allowRegistration: Bool
     public var notifications: NotificationSettings
+    /// Whether live events go through PostgreSQL `NOTIFY` so that dashboards on
+    /// every replica see them; only for several replicas on PostgreSQL.
+    public var shareLiveEvents: Bool
 
     /// The SQLite file used when `DATABASE_URL` is not set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("rca.sqlite") }
@@ -110,6 +113,10 @@ public struct ServerConfiguration: Sendable {
         sessionSeconds = try reader.integer("JWT_TTL_SECONDS", default: 86_400, range: 60...2_592_000)
         allowRegistration = try reader.boolean("ALLOW_REGISTRATION", default: false)
         notifications = try NotificationSettings(reader)
+        shareLiveEvents = try reader.boolean("SHARE_LIVE_EVENTS", default: false)
+        if shareLiveEvents, database?.isPostgres != true {
+            throw ConfigurationError(variable: "SHARE_LIVE_EVENTS", problem: "needs a PostgreSQL DATABASE_URL; a single SQLite process already sees all its events")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RCACore
 import Synchronization
 
 /// One JSON object per line on standard error, for log collectors; keys are
@@ -22,7 +23,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: [String: Any] = [
-            "ts": ISO8601DateFormatter().string(from: Date()),
+            "ts": Timestamp.now(),
             "level": event.level.rawValue,
             "logger": label,
             "message": event.message.description,

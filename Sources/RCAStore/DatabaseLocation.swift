@@ -6,6 +6,11 @@ public enum DatabaseLocation: Sendable, Equatable {
     case sqlite(path: String)
     case postgres(PostgresEndpoint)
 
+    public var isPostgres: Bool {
+        if case .postgres = self { return true }
+        return false
+    }
+
     /// Reads a `DATABASE_URL`: `postgres://user:password@host:port/database?sslmode=…`
     /// or `sqlite:///absolute/path.sqlite` (`sqlite://relative/path.sqlite`).
     public init(url text: String) throws(DatabaseLocationError) {

@@ -46,6 +46,10 @@ struct ConfigurationTests {
         (["LOG_FORMAT": "xml"], "LOG_FORMAT: expected one of text, json, got \"xml\""),
         (["PUBLIC_URL": "rca.example.com"], "PUBLIC_URL: expected an http:// or https:// URL, got \"rca.example.com\""),
         (["WORKER_CONCURRENCY": "0"], "WORKER_CONCURRENCY: expected a whole number from 1 to 256, got \"0\""),
+        (["SHARE_LIVE_EVENTS": "true"], "SHARE_LIVE_EVENTS: needs a PostgreSQL DATABASE_URL; a single SQLite process already sees all its events"),
+        (["SLACK_BOT_TOKEN": "xoxb-1"], "SLACK_CHANNEL: is required with SLACK_BOT_TOKEN, SLACK_CHANNEL"),
+        (["AZURE_BLOB_CONTAINER_SAS_URL": "https://a.blob.core.windows.net/c"], "AZURE_BLOB_CONTAINER_SAS_URL: expected a container SAS URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…"),
+        (["JWT_TTL_SECONDS": "10"], "JWT_TTL_SECONDS: expected a whole number from 60 to 2592000, got \"10\""),
     ])
     func refused(environment: [String: String], message: String) {
         #expect {

@@ -373,8 +373,9 @@ struct DashboardAPITests {
     func eventsAcrossReplicas(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, testDatabase in
             let otherConnection = try await testDatabase.open(migrated: true)
-            let first = try await H.make(database)
-            let second = try WebhookHarness.dependencies(otherConnection, environment: ["ROLE": "all"])
+            let shared = ["SHARE_LIVE_EVENTS": "true", "DATABASE_URL": try #require(TestBackend.postgresURL)]
+            let first = try await H.make(database, environment: shared)
+            let second = try WebhookHarness.dependencies(otherConnection, environment: ["ROLE": "all"].merging(shared) { $1 })
             let feed = second.events.subscribe()
             let log = EventLog()
             let consumer = Task { for await event in feed { await log.add(event) } }

@@ -1,4 +1,5 @@
 import Foundation
+import RCACore
 import Synchronization
 
 /// A change dashboards should show at once.
@@ -24,7 +25,7 @@ public struct LiveEvent: Sendable, Equatable, Codable {
         self.status = status
         self.slaStatus = slaStatus
         self.user = user
-        self.at = ISO8601DateFormatter().string(from: at)
+        self.at = Timestamp.string(from: at)
     }
 
     enum CodingKeys: String, CodingKey {
