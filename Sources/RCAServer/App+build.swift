@@ -170,8 +170,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         addressThrottle: LoginThrottle(limit: 20),
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
-    TicketRoutes(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
-        .register(on: protected)
+    let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
+    TicketRoutes(database: dependencies.database, changes: changes).register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)
     AdminRoutes(
         database: dependencies.database,
@@ -182,7 +182,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     ).register(on: protected)
     IntegrationRoutes(
         database: dependencies.database,
-        changes: StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups),
+        changes: changes,
         slackSigningSecret: dependencies.configuration.notifications.slack?.signingSecret,
         jira: dependencies.configuration.notifications.jira,
         webhookToken: dependencies.webhookToken,

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import RCACore
 
@@ -26,8 +25,7 @@ public enum SlackSignature {
     public static func signature(secret: String, timestamp: String, body: Data) -> String {
         var message = Data("v0:\(timestamp):".utf8)
         message.append(body)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
-        return "v0=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "v0=" + HMACSignature.sha256Hex(secret: secret, message: message)
     }
 
     public static func verify(secret: String, timestamp: String?, signature: String?, body: Data, now: Date = Date()) throws(Failure) {

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import NIOHTTP1
 import RCACore
@@ -44,8 +43,7 @@ public struct OutgoingWebhookNotifier: Notifier {
     public static func signature(secret: String, timestamp: String, body: Data) -> String {
         var message = Data("\(timestamp).".utf8)
         message.append(body)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
-        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "sha256=" + HMACSignature.sha256Hex(secret: secret, message: message)
     }
 
     public func deliver(_ ticket: TicketSnapshot, reason: NotificationReason, existing: RemoteReference?, payload: Data?) async throws(DeliveryError) -> RemoteReference {

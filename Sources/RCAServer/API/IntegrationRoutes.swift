@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -89,8 +88,7 @@ struct IntegrationRoutes: Sendable {
         }
         let body = try await Self.body(request)
         if let secret = settings.webhookSecret {
-            let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-            let expected = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+            let expected = "sha256=" + HMACSignature.sha256Hex(secret: secret, message: body)
             guard let given = request.headers[HTTPField.Name("X-Hub-Signature")!], ConstantTime.equals(given, expected) else {
                 throw APIError(.unauthorized, "the X-Hub-Signature does not match JIRA_WEBHOOK_SECRET")
             }

@@ -13,9 +13,7 @@ extension TicketLink: ResponseEncodable {}
 /// summary, the audit trail, and status changes.
 struct TicketRoutes: Sendable {
     let database: Database
-    let events: LiveEvents
-    let outbox: Outbox
-    let wakeups: JobWakeups
+    let changes: StatusChanges
 
     /// One ticket with everything the ticket modal shows.
     struct TicketDetail: ResponseEncodable {
@@ -180,8 +178,7 @@ struct TicketRoutes: Sendable {
         if target == .open { _ = try context.require(.admin) }
         guard (input.note?.count ?? 0) <= 1000 else { throw APIError(.badRequest, "note must be at most 1000 characters") }
         do {
-            let change = try await StatusChanges(database: database, events: events, outbox: outbox, wakeups: wakeups)
-                .apply(ticketID: id, to: target, by: user.email, note: input.note, origin: nil)
+            let change = try await changes.apply(ticketID: id, to: target, by: user.email, note: input.note, origin: nil)
             return StatusAnswer(ticket_id: id, from: change.from.rawValue, status: change.to.rawValue, sla_status: change.slaStatus, ack_seconds: change.ackSeconds)
         } catch let error as StatusChangeError {
             switch error {
