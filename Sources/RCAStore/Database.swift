@@ -259,41 +259,53 @@ public final class Database: Sendable {
         }
     }
 
-    /// Leases a pooled connection, giving up with `DatabaseError.unavailable`
-    /// when none can be had in time (the server is down or overloaded), so that
-    /// callers can answer 503 instead of waiting without end.
+    /// The longest a PostgreSQL operation may take once it has a connection.
+    static let operationTimeout = Duration.seconds(30)
+
+    /// Leases a pooled connection and runs `body` on it, giving up with
+    /// `DatabaseError.unavailable` when no connection can be had within
+    /// `timeout` (the server is down or overloaded) or the operation takes
+    /// longer than `operationTimeout`, so that callers answer 503 instead of
+    /// waiting without end. The caller is answered even when the abandoned
+    /// work does not notice its cancellation (a pool waiting on a dead server).
     private func withPostgresConnection<Result: Sendable>(
         _ client: PostgresClient,
         timeout: Duration,
         _ body: @Sendable @escaping (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let leased = LeaseFlag()
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask {
-                do {
-                    return try await client.withConnection { connection in
-                        leased.set()
-                        return try await body(connection)
+        let outcome = OnceResult<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+                outcome.attach(continuation)
+                let watchdog = Task {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        if !leased.isSet {
+                            outcome.resolve(.failure(DatabaseError.unavailable("no PostgreSQL connection could be had within \(timeout)")))
+                            return
+                        }
+                        try await Task.sleep(for: Self.operationTimeout - timeout)
+                        outcome.resolve(.failure(DatabaseError.unavailable("the PostgreSQL operation did not finish within \(Self.operationTimeout)")))
+                    } catch {
+                        return
                     }
-                } catch {
-                    throw Self.unavailability(error) ?? error
+                }
+                Task {
+                    do {
+                        let result = try await client.withConnection { connection in
+                            leased.set()
+                            return try await body(connection)
+                        }
+                        outcome.resolve(.success(result))
+                    } catch {
+                        outcome.resolve(.failure(Self.unavailability(error) ?? error))
+                    }
+                    watchdog.cancel()
                 }
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            while let next = try await group.next() {
-                if let result = next {
-                    group.cancelAll()
-                    return result
-                }
-                if !leased.isSet {
-                    group.cancelAll()
-                    throw DatabaseError.unavailable("no PostgreSQL connection could be had within \(timeout)")
-                }
-            }
-            throw DatabaseError.unavailable("the PostgreSQL query ended without a result")
+        } onCancel: {
+            outcome.resolve(.failure(CancellationError()))
         }
     }
 
@@ -346,6 +358,43 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { reason }
+}
+
+/// The first of several racing outcomes, delivered once to a continuation.
+private final class OnceResult<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: Result<Value, any Error>?
+        var done = false
+    }
+
+    private let state = Mutex(State())
+
+    func attach(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if let early = state.early {
+                state.early = nil
+                return early
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resolve(_ result: Result<Value, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            guard !state.done else { return nil }
+            state.done = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
+    }
 }
 
 /// Set once a pooled connection was leased, so that a slow query is not

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import RCAServer
@@ -9,7 +10,7 @@ import Testing
 
 @Suite("Database outages")
 struct ResilienceTests {
-    @Test("when PostgreSQL drops every connection, webhooks get 503 with Retry-After or 202, never 500, and the server recovers by itself",
+    @Test("when PostgreSQL drops every connection, between or during webhooks, they get 202 or 503 with Retry-After, never 500 and never no answer, and the server recovers by itself",
           arguments: TestBackend.enabled.filter { $0 == .postgres })
     func connectionsDropped(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, testDatabase in
@@ -40,6 +41,31 @@ struct ResilienceTests {
                     }
                 }
                 #expect(accepted.count == 3, "each round recovered to a 202")
+
+                let killer = Task {
+                    for _ in 0..<20 {
+                        try? await admin.read { sql in
+                            try await sql.raw(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                            ).run()
+                        }
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+                let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, [String]).self) { group in
+                    for index in 0..<60 {
+                        group.addTask {
+                            let response = try await post(1000 + index)
+                            return (response.status, response.status == .accepted ? try WebhookHarness.answer(response).ticket_ids : [])
+                        }
+                    }
+                    var all: [(HTTPResponse.Status, [String])] = []
+                    for try await result in group { all.append(result) }
+                    return all
+                }
+                _ = await killer.result
+                #expect(statuses.allSatisfy { [.accepted, .serviceUnavailable].contains($0.0) }, "\(statuses.map(\.0.code))")
+                accepted += statuses.flatMap(\.1)
                 for id in accepted {
                     #expect(try await TicketStore(database: database).find(id: id) != nil, "every 202 has its ticket")
                 }
