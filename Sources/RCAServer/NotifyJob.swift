@@ -111,7 +111,7 @@ struct NotifyJobHandler: JobHandler {
         let extra = try await database.read { sql in
             try await sql.raw(
                 """
-                SELECT ack_user, itsm_ticket_id, (SELECT COUNT(*) FROM tickets r WHERE r.recurrence_of = t.id) AS recurrences
+                SELECT ack_user, (SELECT COUNT(*) FROM tickets r WHERE r.recurrence_of = t.id) AS recurrences
                 FROM tickets t WHERE t.id = \(bind: id)
                 """
             ).first()
@@ -125,7 +125,7 @@ struct NotifyJobHandler: JobHandler {
             recurrences: try extra?.decode(column: "recurrences", as: Int.self) ?? 0, sourceStatus: ticket.sourceStatus,
             firstSeen: ticket.firstSeen, ackUser: try extra?.decode(column: "ack_user", as: String?.self),
             finopsTeam: ticket.finopsTeam, finopsOwner: ticket.finopsOwner, finopsCostCenter: ticket.finopsCostCenter,
-            itsmTicketID: try extra?.decode(column: "itsm_ticket_id", as: String?.self),
+            itsmTicketID: ticket.itsmTicketID,
             dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)"
         )
     }

@@ -78,7 +78,7 @@ struct AdminRoutes: Sendable {
             guard try await users.insertIfAbsent(email: email, passwordHash: try await hasher.hash(password), fullName: input.name, role: input.role ?? .viewer),
                   let record = try await users.find(email: email)
             else { throw APIError(.conflict, "an account with this e-mail already exists") }
-            return try CreatedUser(user: UserView(record), password: password).response(from: request, context: context).withStatus(.created)
+            return try CreatedUser(user: UserView(record), password: password).response(from: request, context: context).with(status: .created)
         }
         api.patch("users/:email") { request, context in
             let admin = try context.require(.admin)

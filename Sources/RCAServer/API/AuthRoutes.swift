@@ -83,15 +83,7 @@ struct AuthRoutes: Sendable {
             throw APIError(.conflict, "an account with this e-mail already exists; sign in instead")
         }
         let view = UserView(email: email, name: credentials.name, role: UserRole.viewer.rawValue)
-        return try view.response(from: request, context: context).withStatus(.created)
-    }
-}
-
-extension Response {
-    func withStatus(_ status: HTTPResponse.Status) -> Response {
-        var response = self
-        response.status = status
-        return response
+        return try view.response(from: request, context: context).with(status: .created)
     }
 }
 
