@@ -219,7 +219,7 @@ struct ModelAnalyzerTests {
     @Test("a wrong API key is not retried and the reason names the status, not the key", arguments: Provider.allCases)
     func unauthorized(provider: Provider) async throws {
         try await Self.withFake(provider) { fake in
-            fake.always(.init(.unauthorized, body: #"{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","code":"invalid_api_key"}}"#))
+            fake.always(.init(.unauthorized, body: #"{"error":{"message":"Incorrect API key provided: \#(ModelFake.apiKey).","type":"invalid_request_error","code":"invalid_api_key"}}"#))
             let analysis = try await Self.analyzer(fake).analyze(SampleFailure.input)
             #expect(fake.calls == 1)
             let reason = try #require(analysis.fallbackReason)

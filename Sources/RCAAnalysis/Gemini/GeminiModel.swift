@@ -19,7 +19,7 @@ public struct GeminiModel: LanguageModel {
         self.apiKey = apiKey
         self.modelName = model
         self.baseURL = VendorHTTP.base(baseURL)
-        self.http = ModelHTTP(client: httpClient, timeout: timeout)
+        self.http = ModelHTTP(client: httpClient, timeout: timeout, apiKey: apiKey)
     }
 
     /// Finish reasons that mean the model declined to answer.

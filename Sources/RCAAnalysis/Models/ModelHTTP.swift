@@ -10,9 +10,12 @@ import RCASources
 /// OpenAI-compatible servers in `Retry-After`.
 struct ModelHTTP: Sendable {
     let http: VendorHTTP
+    /// The API key, never to appear in an error even if the provider echoes it.
+    let apiKey: String?
 
-    init(client: HTTPClient, timeout: Duration) {
+    init(client: HTTPClient, timeout: Duration, apiKey: String?) {
         http = VendorHTTP(client: client, timeout: timeout)
+        self.apiKey = apiKey
     }
 
     func post(_ url: String, headers: [(String, String)], body: JSONValue) async throws(ModelCallError) -> JSONValue {
@@ -32,7 +35,8 @@ struct ModelHTTP: Sendable {
             }
         }
         let json = try? JSONValue.parse(exchange.body)
-        let detail = json.map(Self.message(in:)) ?? VendorHTTP.snippet(exchange.body)
+        var detail = Redactor.redact(json.map(Self.message(in:)) ?? VendorHTTP.snippet(exchange.body))
+        if let apiKey, !apiKey.isEmpty { detail = detail.replacingOccurrences(of: apiKey, with: Redactor.marker) }
         let retryAfter = VendorHTTP.retryAfter(exchange.headers) ?? json.flatMap(Self.retryDelay(in:))
         switch exchange.status {
         case 200..<300:

@@ -29,7 +29,7 @@ public struct OpenAICompatibleModel: LanguageModel {
         self.apiKey = apiKey
         self.apiKeyHeader = apiKeyHeader
         self.baseURL = VendorHTTP.base(baseURL)
-        self.http = ModelHTTP(client: httpClient, timeout: timeout)
+        self.http = ModelHTTP(client: httpClient, timeout: timeout, apiKey: apiKey)
     }
 
     public func complete(_ request: ModelRequest) async throws(ModelCallError) -> ModelReply {
