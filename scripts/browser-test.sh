@@ -3,17 +3,13 @@
 # build `swift test` made): sign-in, a webhook's ticket appearing live,
 # acknowledging it, and an HTML-like pipeline name shown as text.
 # Needs chromium, chromium-driver and python3-venv; Selenium is installed from
-# PyPI into .build/browser-venv. Screenshots go to $TEST_OUTPUT_DIR/browser
+# PyPI into .build/test-venv (scripts/test-venv.sh). Screenshots go to $TEST_OUTPUT_DIR/browser
 # (default .build/test-output/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/server-helpers.sh
 output="${TEST_OUTPUT_DIR:-.build/test-output}/browser"
-venv=.build/browser-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet selenium
-fi
+python="$(scripts/test-venv.sh)"
 binary="$(swift build --show-bin-path)/rca-assistant"
 [ -x "$binary" ] || swift build --product rca-assistant
 work="$(mktemp -d)"
@@ -27,7 +23,7 @@ DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=warning "$binary" serve -
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 wait_ready "$port"
-if ! "$venv/bin/python" Tests/Browser/dashboard_test.py "http://127.0.0.1:$port" "$token" "$email" "$password" "$output"; then
+if ! "$python" Tests/Browser/dashboard_test.py "http://127.0.0.1:$port" "$token" "$email" "$password" "$output"; then
     echo "browser-test: failed; screenshots and the page are in $output; server log:" >&2
     cat "$work/server.err" >&2
     exit 1

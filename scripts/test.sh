@@ -4,7 +4,9 @@
 # installed here (a throwaway one is then started on 127.0.0.1). Then, when
 # Chromium and its driver are installed, the dashboard's browser test
 # (scripts/browser-test.sh); RCA_TEST_REQUIRE_BROWSER=1 makes their absence
-# an error. Arguments (such as --filter) go to swift test and skip the browser.
+# an error. Then the system tests (scripts/system-test.sh: hostile clients,
+# kill -9, outages, API fuzzing, three replicas on PostgreSQL). Arguments
+# (such as --filter) go to swift test and skip the browser and system tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +31,5 @@ elif [ "${RCA_TEST_REQUIRE_BROWSER:-0}" = 1 ]; then
 else
     echo "test.sh: chromium is not installed; the browser test is skipped (apt-get install -y chromium chromium-driver python3-venv)" >&2
 fi
+
+scripts/system-test.sh

@@ -144,12 +144,17 @@ struct AnalyzeJobHandler: JobHandler {
             } else {
                 try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
             }
+            try await events.announce(Self.liveEvents(ticketID, links), on: sql)
             return links
         }
         guard let stored else { return }
         wakeups.signal()
-        events.publish(LiveEvent(.ticketUpdated, ticketID: ticketID))
-        if let openTicket = stored.recurrenceOf { events.publish(LiveEvent(.ticketUpdated, ticketID: openTicket)) }
+        events.afterCommit(Self.liveEvents(ticketID, stored))
+    }
+
+    /// The analyzed ticket changed, and so did the open ticket it recurs of.
+    static func liveEvents(_ ticketID: String, _ links: TicketCorrelation.Outcome) -> [LiveEvent] {
+        [LiveEvent(.ticketUpdated, ticketID: ticketID)] + (links.recurrenceOf.map { [LiveEvent(.ticketUpdated, ticketID: $0)] } ?? [])
     }
 
     /// The cached analysis of the same failure if it still fits, else a new

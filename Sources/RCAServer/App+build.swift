@@ -102,7 +102,13 @@ public func buildApplication(
     )
     var app = Application(
         router: buildRouter(dependencies),
-        server: .http1WebSocketUpgrade { request, _, logger in
+        server: .http1WebSocketUpgrade(
+            configuration: .init(
+                http1: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))),
+                // Pings keep a quiet dashboard's socket inside the idle timeout (its pongs are reads).
+                ws: .init(autoPing: .enabled(timePeriod: .milliseconds(Int64(configuration.idleTimeoutSeconds) * 500)))
+            )
+        ) { request, _, logger in
             await liveSocket.shouldUpgrade(request, logger: logger)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rca-assistant"),
@@ -155,7 +161,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         parsers: dependencies.parsers,
         token: dependencies.webhookToken,
         maxBodyBytes: dependencies.configuration.maxBodyBytes,
-        ingestion: ingestion
+        ingestion: ingestion,
+        guesses: dependencies.configuration.webhookGuessLimit > 0 ? GuessThrottle(limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600)) : nil
     ).register(on: router)
     let users = UserStore(database: dependencies.database)
     let authenticator = SessionAuthenticator(tokens: dependencies.sessionTokens, users: users)
@@ -166,8 +173,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         users: users,
         hasher: hasher,
         tokens: dependencies.sessionTokens,
-        accountThrottle: LoginThrottle(limit: 5),
-        addressThrottle: LoginThrottle(limit: 20),
+        accountThrottle: GuessThrottle(limit: 5),
+        addressThrottle: GuessThrottle(limit: 20),
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)

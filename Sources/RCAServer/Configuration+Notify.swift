@@ -12,6 +12,8 @@ public struct NotificationSettings: Sendable {
         public var apiURL: String
         /// Verifies `POST /slack/interactions`; without it the buttons are refused.
         public var signingSecret: String?
+        /// Least time between two calls for one channel (Slack allows about one message a second).
+        public var pacingMilliseconds: Int
     }
 
     public struct Jira: Sendable {
@@ -40,7 +42,8 @@ extension NotificationSettings {
             Slack(
                 botToken: values[0], channel: values[1],
                 apiURL: try reader.url("SLACK_API_URL", default: SlackNotifier.defaultAPIURL),
-                signingSecret: reader.optional("SLACK_SIGNING_SECRET")
+                signingSecret: reader.optional("SLACK_SIGNING_SECRET"),
+                pacingMilliseconds: try reader.integer("SLACK_PACING_MS", default: 1000, range: 0...60000)
             )
         }
         jira = try Self.group(reader, required: ["JIRA_DOMAIN", "JIRA_USER_EMAIL", "JIRA_API_TOKEN", "JIRA_PROJECT_KEY"]).map { values in

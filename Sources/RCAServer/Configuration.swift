@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     public var enrichmentTimeoutSeconds: Int
     /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
     public var maxBodyBytes: Int
+    /// Wrong webhook tokens one address may send in ten minutes before it is refused with 429; 0 turns this off.
+    public var webhookGuessLimit: Int
+    /// Seconds a connection may send nothing before it is closed (a client that stalls mid-request).
+    public var idleTimeoutSeconds: Int
     public var analysis: AnalysisSettings
     /// How long a dashboard session lasts.
     public var sessionSeconds: Int
@@ -94,6 +98,8 @@ public struct ServerConfiguration: Sendable {
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1_024...67_108_864)
+        webhookGuessLimit = try reader.integer("WEBHOOK_GUESS_LIMIT", default: 100, range: 0...1_000_000)
+        idleTimeoutSeconds = try reader.integer("IDLE_TIMEOUT_SECONDS", default: 30, range: 1...3600)
         enrichmentTimeoutSeconds = try reader.integer("ENRICHMENT_TIMEOUT_SECONDS", default: 10, range: 1...300)
         switch (reader.optional("DATABRICKS_HOST"), reader.optional("DATABRICKS_TOKEN")) {
         case (let host?, let token?):

@@ -24,7 +24,9 @@ public struct Ingestion: Sendable {
         self.store = store
         self.logger = logger
         committer = GroupCommitter(database: database) { arrivals, sql in
-            try await store.record(arrivals, on: sql)
+            let results = try await store.record(arrivals, on: sql)
+            try await events.announce(results.flatMap(Self.liveEvents), on: sql)
+            return results
         }
         self.wakeups = wakeups
         self.metrics = metrics
@@ -53,11 +55,15 @@ public struct Ingestion: Sendable {
             metrics.ticketCreated(count: result.created.count)
         }
         if !result.created.isEmpty || !result.resolved.isEmpty { wakeups.signal() }
-        for id in result.created { events.publish(LiveEvent(.newTicket, ticketID: id)) }
-        for id in Set(result.duplicates + result.resolved).subtracting(result.created).sorted() {
-            events.publish(LiveEvent(.ticketUpdated, ticketID: id))
-        }
+        events.afterCommit(Self.liveEvents(result))
         return result
+    }
+
+    /// What dashboards hear of one payload: its new tickets, and the existing ones it counted again or resolved.
+    static func liveEvents(_ result: IngestionResult) -> [LiveEvent] {
+        let now = Date()
+        let updated = Set(result.duplicates + result.resolved).subtracting(result.created).sorted()
+        return result.created.map { LiveEvent(.newTicket, ticketID: $0, at: now) } + updated.map { LiveEvent(.ticketUpdated, ticketID: $0, at: now) }
     }
 }
 

@@ -9,8 +9,8 @@ import SQLKit
 /// it to the channel's notifier, then records the remote object (Slack ts,
 /// Jira key, blob URL) on the ticket in the same commit as the audit line.
 /// At least once, effects once: before creating, it uses the reference
-/// recorded by an earlier delivery or, failing that, asks the channel to look
-/// for one an interrupted attempt made.
+/// recorded by an earlier delivery or, when an earlier attempt was started
+/// and not recorded, asks the channel to look for what that attempt made.
 struct NotifyJobHandler: JobHandler {
     let database: Database
     let notifiers: [String: any Notifier]
@@ -34,7 +34,7 @@ struct NotifyJobHandler: JobHandler {
         let payloadBytes = notifier.handles(.opened) && payload.reason == .opened ? try await rawPayload(ticket.id) : nil
         do {
             var existing = record.remoteID.map { RemoteReference(id: $0, location: record.location) }
-            if existing == nil, let found = try await notifier.lookUp(ticket) {
+            if existing == nil, record.attempts > 1, let found = try await notifier.lookUp(ticket) {
                 existing = found
                 logger.notice("found a remote object an earlier attempt made", metadata: ["ticket_id": "\(ticket.id)", "channel": "\(notifier.channel)"])
             }

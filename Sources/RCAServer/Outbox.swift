@@ -11,7 +11,10 @@ public func makeNotifiers(_ settings: NotificationSettings, httpClient: HTTPClie
     let timeout = Duration.seconds(settings.timeoutSeconds)
     var notifiers: [any Notifier] = []
     if let slack = settings.slack {
-        notifiers.append(SlackNotifier(token: slack.botToken, channel: slack.channel, apiURL: slack.apiURL, httpClient: httpClient, timeout: timeout))
+        notifiers.append(SlackNotifier(
+            token: slack.botToken, channel: slack.channel, apiURL: slack.apiURL, httpClient: httpClient, timeout: timeout,
+            pacing: .milliseconds(slack.pacingMilliseconds)
+        ))
     }
     if let jira = settings.jira {
         notifiers.append(JiraNotifier(

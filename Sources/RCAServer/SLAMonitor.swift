@@ -36,6 +36,10 @@ public struct SLAMonitor: Service {
         }
     }
 
+    static func liveEvents(_ breached: [String]) -> [LiveEvent] {
+        breached.map { LiveEvent(.slaBreached, ticketID: $0, slaStatus: "Breached") }
+    }
+
     /// Marks every open or in-progress ticket past its deadline; returns their ids.
     @discardableResult
     public func markBreaches(now: Date = Date()) async throws -> [String] {
@@ -61,9 +65,10 @@ public struct SLAMonitor: Service {
                 try await outbox.enqueue(ticketID: id, reason: .slaBreached, on: sql)
                 ids.append(id)
             }
+            try await events.announce(Self.liveEvents(ids), on: sql)
             return ids
         }
-        for id in breached { events.publish(LiveEvent(.slaBreached, ticketID: id, slaStatus: "Breached")) }
+        events.afterCommit(Self.liveEvents(breached))
         return breached
     }
 }

@@ -24,12 +24,18 @@ struct StatusChanges: Sendable {
     /// `origin` is the channel the change came from (`slack`, `jira`), which is not told about it again.
     func apply(ticketID: String, to target: TicketStatus, by user: String, note: String?, origin: String?) async throws -> StatusChange {
         let outbox = self.outbox
+        let events = self.events
         let change = try await TicketWorkflow(database: database).change(ticketID: ticketID, to: target, by: user, note: note) { change, sql in
             let skipping = origin == "slack" ? nil : origin
             try await outbox.enqueue(ticketID: change.ticketID, reason: Self.reason(for: change.to), skipping: skipping, on: sql)
+            try await events.announce([Self.liveEvent(change, by: user)], on: sql)
         }
         wakeups.signal()
-        events.publish(LiveEvent(.statusUpdate, ticketID: ticketID, status: change.to.rawValue, slaStatus: change.slaStatus, user: user))
+        events.afterCommit([Self.liveEvent(change, by: user)])
         return change
+    }
+
+    static func liveEvent(_ change: StatusChange, by user: String) -> LiveEvent {
+        LiveEvent(.statusUpdate, ticketID: change.ticketID, status: change.to.rawValue, slaStatus: change.slaStatus, user: user)
     }
 }

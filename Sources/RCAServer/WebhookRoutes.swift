@@ -18,6 +18,10 @@ struct WebhookRoutes: Sendable {
     let token: String
     let maxBodyBytes: Int
     let ingestion: Ingestion
+    /// Counts wrong or missing tokens per sending address; an address past
+    /// the limit is refused with 429 (right token or not, or the answers
+    /// would still tell a guess apart) until its window passes. Nil: off.
+    let guesses: GuessThrottle?
 
     struct Accepted: ResponseEncodable {
         let status: String
@@ -35,7 +39,7 @@ struct WebhookRoutes: Sendable {
     }
 
     private func receive(_ request: Request, context: AppRequestContext, parser: any AlertPayloadParser) async throws -> Response {
-        try authenticate(request)
+        try authenticate(request, from: context.remoteAddress?.ipAddress ?? "unknown")
         let receivedAt = Date()
         let (body, size) = try await read(request.body)
         let payload = IncomingPayload(
@@ -75,9 +79,18 @@ struct WebhookRoutes: Sendable {
         return try answer.response(from: request, context: context).with(status: .accepted)
     }
 
-    private func authenticate(_ request: Request) throws {
+    private func authenticate(_ request: Request, from address: String) throws {
+        if let wait = guesses?.retryAfter([address]) {
+            let seconds = String(Int(wait.rounded(.up)))
+            throw APIError(
+                .tooManyRequests,
+                "too many requests with a wrong webhook token from this address; try again in \(seconds) s",
+                headers: [.retryAfter: seconds]
+            )
+        }
         let presented = request.headers[Self.tokenHeader] ?? request.uri.queryParameters.get("token")
         guard let presented, ConstantTime.equals(presented, token) else {
+            guesses?.recordFailure([address])
             throw APIError(
                 .unauthorized,
                 presented == nil

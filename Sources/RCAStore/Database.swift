@@ -213,12 +213,6 @@ public final class Database: Sendable {
     /// is only one process, so there is no one else to tell.
     public var sharesNotifications: Bool { dialect == .postgres }
 
-    /// Sends `payload` to every process listening on `channel` (PostgreSQL `NOTIFY`).
-    public func notify(channel: String, payload: String) async throws {
-        guard case .postgres = backend else { return }
-        try await read { sql in try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: payload))").run() }
-    }
-
     /// Listens on `channel` until cancelled or the connection fails, calling
     /// `handle` with each payload (PostgreSQL `LISTEN`; returns at once on SQLite).
     public func listen(channel: String, _ handle: @escaping @Sendable (String) async -> Void) async throws {

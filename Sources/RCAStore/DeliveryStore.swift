@@ -10,9 +10,12 @@ public struct DeliveryRecord: Sendable, Equatable, Decodable {
     public let location: String?
     public let lastReason: String?
     public let lastError: String?
+    /// Deliveries started so far, this one included; more than one means an
+    /// earlier one may have reached the channel without being recorded.
+    public let attempts: Int
 
     enum CodingKeys: String, CodingKey {
-        case channel, location
+        case channel, location, attempts
         case ticketID = "ticket_id"
         case remoteID = "remote_id"
         case lastReason = "last_reason"
@@ -43,9 +46,9 @@ public struct DeliveryStore: Sendable {
             ).run()
             return try await sql.raw(
                 """
-                UPDATE deliveries SET lease_until = \(bind: until)
+                UPDATE deliveries SET lease_until = \(bind: until), attempts = attempts + 1
                 WHERE ticket_id = \(bind: ticketID) AND channel = \(bind: channel) AND (lease_until IS NULL OR lease_until < \(bind: nowMillis))
-                RETURNING ticket_id, channel, remote_id, location, last_reason, last_error
+                RETURNING ticket_id, channel, remote_id, location, last_reason, last_error, attempts
                 """
             ).first(decoding: DeliveryRecord.self)
         }
@@ -77,7 +80,7 @@ public struct DeliveryStore: Sendable {
     public func records(ticketID: String) async throws -> [DeliveryRecord] {
         try await database.read { sql in
             try await sql.raw(
-                "SELECT ticket_id, channel, remote_id, location, last_reason, last_error FROM deliveries WHERE ticket_id = \(bind: ticketID) ORDER BY channel"
+                "SELECT ticket_id, channel, remote_id, location, last_reason, last_error, attempts FROM deliveries WHERE ticket_id = \(bind: ticketID) ORDER BY channel"
             ).all(decoding: DeliveryRecord.self)
         }
     }

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -330,5 +330,14 @@ extension Migrator {
             )
             """,
         ]
+    }
+}
+
+extension Migrator {
+    /// How many times a delivery was started, so that only a delivery an
+    /// earlier attempt may have reached asks the channel what it already has
+    /// (Slack allows few history calls a minute).
+    static let deliveryAttempts = Migration(version: 7, name: "delivery attempts") { _ in
+        ["ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"]
     }
 }

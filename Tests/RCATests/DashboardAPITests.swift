@@ -382,7 +382,9 @@ struct DashboardAPITests {
             try await buildApplication(second).test(.router) { _ in
                 try await buildApplication(first.dependencies).test(.router) { client in
                     try await eventually(10, "the second replica listens") {
-                        second.events.publish(LiveEvent(.ticketUpdated, ticketID: "probe"))
+                        try await otherConnection.transaction { sql in
+                            try await second.events.announce([LiveEvent(.ticketUpdated, ticketID: "probe")], on: sql)
+                        }
                         try await Task.sleep(for: .milliseconds(100))
                         return await log.events.contains { $0.ticketID == "probe" }
                     }
@@ -405,10 +407,10 @@ struct DashboardAPITests {
         let events = LiveEvents(bufferSize: 4)
         let slow = events.subscribe()
         var fast = events.subscribe().makeAsyncIterator()
-        for index in 0..<4 { events.publish(LiveEvent(.ticketUpdated, ticketID: "T-\(index)")) }
+        for index in 0..<4 { events.deliver(LiveEvent(.ticketUpdated, ticketID: "T-\(index)")) }
         for _ in 0..<4 { _ = await fast.next() }
         #expect(events.subscriberCount == 2)
-        events.publish(LiveEvent(.ticketUpdated, ticketID: "T-4"))
+        events.deliver(LiveEvent(.ticketUpdated, ticketID: "T-4"))
         #expect(events.subscriberCount == 1, "the slow one is dropped")
         #expect(await fast.next()?.ticketID == "T-4")
         var drained = 0

@@ -32,22 +32,32 @@ public struct SlackNotifier: Notifier {
         self.pacer = ChannelPacer(interval: pacing)
     }
 
+    static let lookupPages = 10
+
     public func handles(_ reason: NotificationReason) -> Bool { true }
 
+    /// Pages through the channel's history since shortly before the ticket
+    /// was first seen (newest first, at most `lookupPages` pages of 200).
     public func lookUp(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference? {
         let oldest = (Timestamp.date(from: ticket.firstSeen) ?? Date()).timeIntervalSince1970 - 300
-        let query = "channel=\(Self.encode(channelID))&limit=200&include_all_metadata=true&oldest=\(Int(oldest))"
-        let answer: JSONValue
-        do {
-            answer = try await call(.GET, "conversations.history?\(query)", body: nil)
-        } catch {
-            if error.isRetryable { throw error }
-            return nil
-        }
-        for message in answer["messages"].array ?? [] where message["metadata"]["event_type"].string == "rca_ticket" {
-            if message["metadata"]["event_payload"]["ticket_id"].string == ticket.id, let ts = message["ts"].string {
-                return RemoteReference(id: ts, location: channelID)
+        var cursor = ""
+        for _ in 0..<Self.lookupPages {
+            var query = "channel=\(Self.encode(channelID))&limit=200&include_all_metadata=true&oldest=\(Int(oldest))"
+            if !cursor.isEmpty { query += "&cursor=\(Self.encode(cursor))" }
+            let answer: JSONValue
+            do {
+                answer = try await call(.GET, "conversations.history?\(query)", body: nil)
+            } catch {
+                if error.isRetryable { throw error }
+                return nil
             }
+            for message in answer["messages"].array ?? [] where message["metadata"]["event_type"].string == "rca_ticket" {
+                if message["metadata"]["event_payload"]["ticket_id"].string == ticket.id, let ts = message["ts"].string {
+                    return RemoteReference(id: ts, location: channelID)
+                }
+            }
+            cursor = answer["response_metadata"]["next_cursor"].string ?? ""
+            guard answer["has_more"].bool == true, !cursor.isEmpty else { return nil }
         }
         return nil
     }

@@ -10,9 +10,9 @@ struct AuthRoutes: Sendable {
     let hasher: PasswordHasher
     let tokens: SessionTokens
     /// Failed sign-ins per account (5 in 15 minutes by default).
-    let accountThrottle: LoginThrottle
+    let accountThrottle: GuessThrottle
     /// Failed sign-ins per address, looser since offices share one (20 in 15 minutes).
-    let addressThrottle: LoginThrottle
+    let addressThrottle: GuessThrottle
     let allowRegistration: Bool
 
     struct Credentials: Decodable {

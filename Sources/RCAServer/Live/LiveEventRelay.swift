@@ -1,11 +1,13 @@
 import Foundation
 import Logging
 import RCAStore
+import SQLKit
 import ServiceLifecycle
 
 /// Makes dashboards on every replica see every replica's events: events are
-/// published with PostgreSQL `NOTIFY` on one channel, and each replica
-/// listens on it and delivers what arrives to its own WebSocket clients. The
+/// sent with PostgreSQL `NOTIFY` on one channel by the transactions that
+/// make them, and each replica listens on it and delivers what arrives to
+/// its own WebSocket clients. The
 /// listening connection is re-opened after a failure. Only added with
 /// PostgreSQL (a service that returns would stop the application).
 struct LiveEventRelay: Service {
@@ -17,58 +19,35 @@ struct LiveEventRelay: Service {
     let events: LiveEvents
     let logger: Logger
 
-    /// Sends events through the database instead of delivering them locally,
-    /// gathered for up to 50 ms into JSON arrays under the payload limit, so
-    /// that a burst of webhooks costs a few notifications, not one each.
+    /// Makes `events` travel through the database: each announcing
+    /// transaction sends its events as JSON arrays under the payload limit.
     static func connect(_ events: LiveEvents, to database: Database) {
         guard database.sharesNotifications else { return }
-        let batcher = Batcher(database: database)
-        events.broadcast { event in await batcher.add(event) }
+        events.share { batch, sql in
+            for payload in try payloads(batch) {
+                try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: payload))").run()
+            }
+        }
     }
 
-    /// Collects events and sends them in batches.
-    actor Batcher {
-        let database: Database
-        var pending: [LiveEvent] = []
-        var scheduled = false
-
-        init(database: Database) {
-            self.database = database
-        }
-
-        func add(_ event: LiveEvent) {
-            pending.append(event)
-            guard !scheduled else { return }
-            scheduled = true
-            Task {
-                try? await Task.sleep(for: .milliseconds(50))
-                await flush()
+    /// The events as few JSON arrays as fit under `maximumPayload` bytes each.
+    static func payloads(_ events: [LiveEvent]) throws -> [String] {
+        let encoder = JSONEncoder()
+        var payloads: [String] = []
+        var chunk: [String] = []
+        var size = 2
+        for event in events {
+            let text = String(decoding: try encoder.encode(event), as: UTF8.self)
+            if size + text.utf8.count + 1 > maximumPayload, !chunk.isEmpty {
+                payloads.append("[" + chunk.joined(separator: ",") + "]")
+                chunk = []
+                size = 2
             }
+            chunk.append(text)
+            size += text.utf8.count + 1
         }
-
-        private func flush() async {
-            let batch = pending
-            pending = []
-            scheduled = false
-            let encoder = JSONEncoder()
-            var chunk: [String] = []
-            var size = 2
-            for event in batch {
-                guard let text = try? String(decoding: encoder.encode(event), as: UTF8.self) else { continue }
-                if size + text.utf8.count + 1 > LiveEventRelay.maximumPayload, !chunk.isEmpty {
-                    await send(chunk)
-                    chunk = []
-                    size = 2
-                }
-                chunk.append(text)
-                size += text.utf8.count + 1
-            }
-            if !chunk.isEmpty { await send(chunk) }
-        }
-
-        private func send(_ chunk: [String]) async {
-            try? await database.notify(channel: LiveEventRelay.channel, payload: "[" + chunk.joined(separator: ",") + "]")
-        }
+        if !chunk.isEmpty { payloads.append("[" + chunk.joined(separator: ",") + "]") }
+        return payloads
     }
 
     func run() async throws {

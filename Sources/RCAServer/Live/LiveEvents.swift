@@ -1,5 +1,6 @@
 import Foundation
 import RCACore
+import SQLKit
 import Synchronization
 
 /// A change dashboards should show at once.
@@ -39,20 +40,28 @@ public struct LiveEvent: Sendable, Equatable, Codable {
 /// bounded buffer: one that falls `bufferSize` events behind (a client that
 /// stopped reading) is dropped, its stream finished, rather than holding
 /// memory for it without limit.
+///
+/// Writers tell it about a change twice: `announce` inside the transaction
+/// that makes the change, and `afterCommit` once it committed. A single
+/// process delivers on `afterCommit`; replicas sharing events send them with
+/// the transaction (PostgreSQL `NOTIFY`), so an event exists only if its
+/// change was committed and costs no transaction of its own, and the relay
+/// of every replica delivers it.
 public final class LiveEvents: Sendable {
+    public typealias Sender = @Sendable ([LiveEvent], any SQLDatabase) async throws -> Void
+
     public let bufferSize: Int
     private let subscribers = Mutex<[UUID: AsyncStream<LiveEvent>.Continuation]>([:])
-    /// Sends an event to every replica (which then deliver it locally); nil for one process.
-    private let broadcaster = Mutex<(@Sendable (LiveEvent) async throws -> Void)?>(nil)
+    private let sender = Mutex<Sender?>(nil)
 
     public init(bufferSize: Int = 256) {
         self.bufferSize = bufferSize
     }
 
-    /// Routes events through `broadcast` (PostgreSQL `NOTIFY`) so that
-    /// dashboards on every replica see them; a relay feeds them back with `deliver`.
-    public func broadcast(with broadcast: @escaping @Sendable (LiveEvent) async throws -> Void) {
-        broadcaster.withLock { $0 = broadcast }
+    /// Sends every announced event to all replicas with `send`, which writes
+    /// it into the announcing transaction; a relay hands what arrives to `deliver`.
+    public func share(through send: @escaping Sender) {
+        sender.withLock { $0 = send }
     }
 
     public var subscriberCount: Int { subscribers.withLock { $0.count } }
@@ -69,19 +78,16 @@ public final class LiveEvents: Sendable {
         return stream
     }
 
-    /// Announces an event: to every replica when broadcasting, else to this process's dashboards.
-    public func publish(_ event: LiveEvent) {
-        guard let broadcast = broadcaster.withLock({ $0 }) else {
-            deliver(event)
-            return
-        }
-        Task {
-            do {
-                try await broadcast(event)
-            } catch {
-                deliver(event)
-            }
-        }
+    /// Call inside the transaction that makes `events` true.
+    public func announce(_ events: [LiveEvent], on sql: any SQLDatabase) async throws {
+        guard !events.isEmpty, let send = sender.withLock({ $0 }) else { return }
+        try await send(events, sql)
+    }
+
+    /// Call once the transaction that announced `events` committed.
+    public func afterCommit(_ events: [LiveEvent]) {
+        guard sender.withLock({ $0 == nil }) else { return }
+        for event in events { deliver(event) }
     }
 
     /// Hands an event to this process's subscribers.

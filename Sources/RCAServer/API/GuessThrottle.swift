@@ -1,11 +1,11 @@
 import Foundation
 import Synchronization
 
-/// Slows down password guessing: after `limit` failed logins for one key (an
-/// account, or an address) within `window`, further tries are refused with
-/// 429 until the window has passed. Kept per process; behind a load balancer
+/// Slows down guessing of secrets (passwords, the webhook token): after
+/// `limit` failures for one key (an account, or an address) within `window`,
+/// further tries are refused with 429 until the window has passed. Kept per process; behind a load balancer
 /// each replica counts separately, so the effective limit is `limit` per replica.
-public final class LoginThrottle: Sendable {
+public final class GuessThrottle: Sendable {
     private let limit: Int
     private let window: TimeInterval
     private let failures = Mutex<[String: [Date]]>([:])

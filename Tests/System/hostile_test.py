@@ -1,0 +1,77 @@
+"""Hostile senders against a real server: a client that stalls mid-request,
+a guesser of the webhook token, bodies nested a hundred thousand deep.
+The server must answer each with a clear 4xx or close the connection, keep
+serving everyone else, and keep a quiet dashboard's WebSocket open."""
+import json
+import socket
+import time
+
+from harness import WEBHOOK_TOKEN, LiveListener, Server, adf_alert, post_webhook, request, scratch, sign_in, wait_until
+
+IDLE_SECONDS = 2
+GUESS_LIMIT = 5
+
+
+def stalled_client_is_closed(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=IDLE_SECONDS * 5) as stalled:
+        stalled.sendall(b"POST /azure-monitor HTTP/1.1\r\nHost: 127.0.0.1\r\nX-RCA-Token: " + WEBHOOK_TOKEN.encode() + b"\r\nContent-Length: 5000\r\n\r\n{\"schemaId\": ")
+        started = time.time()
+        others = post_webhook(server.port, "/azure-monitor", adf_alert("pl_while_stalled", "stalled-run-1"))
+        assert others[0] == 202, f"another sender was not served while one stalled: {others}"
+        try:
+            closed = stalled.recv(4096) == b""
+        except ConnectionResetError:
+            closed = True
+        waited = time.time() - started
+    assert closed, "a stalled request was answered instead of closed"
+    assert waited < IDLE_SECONDS * 3, f"a stalled request held its connection for {waited:.1f} s"
+    print(f"hostile: a request stalled in its body was closed after {waited:.1f} s; others were served meanwhile")
+
+
+def quiet_dashboard_stays_connected(server, token):
+    listener = LiveListener(server.port, token)
+    time.sleep(IDLE_SECONDS * 3)
+    status, answer = post_webhook(server.port, "/azure-monitor", adf_alert("pl_quiet_dashboard", "quiet-run-1"))
+    assert status == 202, answer
+    wait_until(lambda: set(answer["ticket_ids"]) <= listener.new_tickets or listener.closed, 10, "the quiet dashboard's event")
+    assert listener.closed is None, f"the quiet dashboard was disconnected: {listener.closed}"
+    listener.socket.close()
+    print(f"hostile: a dashboard that sent nothing but pongs for {IDLE_SECONDS * 3} s (idle timeout {IDLE_SECONDS} s) stayed connected and got the next ticket")
+
+
+def token_guessing_is_refused(server):
+    body = adf_alert("pl_guessing", "guess-run-1")
+    answers = [request(server.port, "POST", "/azure-monitor", body, {"X-RCA-Token": f"guess-{n:04d}-0123456789"})[0] for n in range(GUESS_LIMIT)]
+    assert answers == [401] * GUESS_LIMIT, answers
+    status, answer = request(server.port, "POST", "/azure-monitor", body, {"X-RCA-Token": "guess-final-0123456789"})
+    assert status == 429 and "wrong webhook token" in answer["error"], (status, answer)
+    status, _ = post_webhook(server.port, "/azure-monitor", body)
+    assert status == 429, f"a locked-out address must not learn which guess is right: {status}"
+    print(f"hostile: after {GUESS_LIMIT} wrong tokens the address got 429 for every webhook, the right token included")
+
+
+def deep_nesting_is_refused(server):
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000):
+        status, answer = post_webhook(server.port, "/webhook/generic", body)
+        assert 400 <= status < 500, (status, str(answer)[:200])
+    status, answer = post_webhook(server.port, "/webhook/generic", json.dumps({"resource": "pl_after_nesting", "error_message": "still serving"}).encode())
+    assert status == 202, (status, answer)
+    print("hostile: bodies nested 100,000 deep got 4xx and were kept; the server went on serving")
+
+
+def main():
+    work = scratch()
+    server = Server(work / "data", {"IDLE_TIMEOUT_SECONDS": str(IDLE_SECONDS), "WEBHOOK_GUESS_LIMIT": str(GUESS_LIMIT)}, name="hostile").start()
+    try:
+        token = sign_in(server)
+        stalled_client_is_closed(server)
+        quiet_dashboard_stays_connected(server, token)
+        deep_nesting_is_refused(server)
+        token_guessing_is_refused(server)
+        assert server.process.poll() is None, "the server died"
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The system tests: real rca-assistant processes (the debug build) against
+# stand-ins for Slack, Jira, the model endpoint and Databricks
+# (Tests/System): hostile clients, a kill -9 under load, service outages,
+# an API fuzz run,
+# and, with PostgreSQL (RCA_TEST_POSTGRES_URL), the crash test again and
+# three replicas sharing one database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python="$(scripts/test-venv.sh)"
+RCA_BINARY="$(swift build --show-bin-path)/rca-assistant"
+[ -x "$RCA_BINARY" ] || swift build --product rca-assistant
+export RCA_BINARY
+cd Tests/System
+"$python" hostile_test.py
+"$python" crash_test.py sqlite
+"$python" outage_test.py
+cd ../..
+scripts/fuzz-api.sh "${FUZZ_SECONDS:-120}"
+if [ -n "${RCA_TEST_POSTGRES_URL:-}" ]; then
+    cd Tests/System
+    "$python" crash_test.py postgres
+    "$python" replicas_test.py "${REPLICA_WEBHOOKS:-20000}"
+elif [ "${RCA_TEST_REQUIRE_POSTGRES:-0}" = 1 ]; then
+    echo "system-test: RCA_TEST_POSTGRES_URL is required for the PostgreSQL system tests" >&2
+    exit 1
+else
+    echo "system-test: no PostgreSQL; the PostgreSQL crash test and the replicas test are skipped" >&2
+fi
