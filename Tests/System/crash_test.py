@@ -16,7 +16,7 @@ from standins import Slack
 class SlowSlack(Slack):
     def handle(self, method, url, headers, body):
         if url.path.endswith("chat.postMessage"):
-            time.sleep(0.05)
+            time.sleep(0.2)
         return super().handle(method, url, headers, body)
 
 
