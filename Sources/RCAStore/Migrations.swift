@@ -336,8 +336,13 @@ extension Migrator {
 extension Migrator {
     /// How many times a delivery was started, so that only a delivery an
     /// earlier attempt may have reached asks the channel what it already has
-    /// (Slack allows few history calls a minute).
+    /// (Slack allows few history calls a minute); and an index for counting
+    /// a ticket's recurrences, which every notification shows (without it,
+    /// each notification scanned the whole tickets table).
     static let deliveryAttempts = Migration(version: 7, name: "delivery attempts") { _ in
-        ["ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"]
+        [
+            "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX idx_tickets_recurrence_of ON tickets (recurrence_of) WHERE recurrence_of IS NOT NULL",
+        ]
     }
 }
