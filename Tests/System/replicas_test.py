@@ -49,7 +49,7 @@ def main():
 
         wait_until(lambda: database.scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')") == 0 and
                    database.scalar("SELECT COUNT(*) FROM tickets WHERE analysis_state = 'pending'") == 0,
-                   900, "the replicas did not finish analyzing and notifying")
+                   2400, "the replicas did not finish analyzing and notifying")
         print(f"replicas: analyzed and notified in {time.time() - started:.1f} s after the first webhook")
         failed = database.rows("SELECT kind, last_error FROM jobs WHERE state <> 'done' LIMIT 5")
         assert not failed, f"jobs that did not succeed: {failed}"
