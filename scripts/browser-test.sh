@@ -10,8 +10,7 @@ cd "$(dirname "$0")/.."
 . scripts/server-helpers.sh
 output="${TEST_OUTPUT_DIR:-.build/test-output}/browser"
 python="$(scripts/test-venv.sh)"
-binary="$(swift build --show-bin-path)/rca-assistant"
-[ -x "$binary" ] || swift build --product rca-assistant
+binary="$(debug_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
 token="browser-test-token-0123456789"

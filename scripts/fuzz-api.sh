@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/server-helpers.sh
 seconds="${1:-120}"
 python="$(scripts/test-venv.sh)"
-binary="$(swift build --show-bin-path)/rca-assistant"
-[ -x "$binary" ] || swift build --product rca-assistant
+binary="$(debug_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
 token="fuzz-webhook-token-0123456789"

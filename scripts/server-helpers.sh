@@ -1,5 +1,13 @@
-# Helpers for scripts that start rca-assistant (benchmarks, the browser test).
-# Source it: . scripts/server-helpers.sh
+# Helpers for scripts that start rca-assistant (benchmarks, the browser,
+# system and fuzz tests). Source it: . scripts/server-helpers.sh
+
+# The debug rca-assistant that `swift test` built (building it if missing).
+debug_binary() {
+    local binary
+    binary="$(swift build --show-bin-path)/rca-assistant"
+    [ -x "$binary" ] || swift build --product rca-assistant >&2
+    echo "$binary"
+}
 
 # A TCP port that was free a moment ago on 127.0.0.1.
 free_port() {

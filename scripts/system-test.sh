@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="$(scripts/test-venv.sh)"
-RCA_BINARY="$(swift build --show-bin-path)/rca-assistant"
-[ -x "$RCA_BINARY" ] || swift build --product rca-assistant
+. scripts/server-helpers.sh
+RCA_BINARY="$(debug_binary)"
 export RCA_BINARY
 cd Tests/System
 "$python" hostile_test.py
