@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from harness import Database, Server, adf_alert, fresh_postgres_database, post_webhook, scratch, wait_until
+from harness import Database, Server, adf_alert, fresh_postgres_database, post_webhook, scratch, wait_settled
 from standins import Slack
 
 
@@ -75,9 +75,9 @@ def main(backend):
         missing = [ticket for ticket in set(accepted) if database.scalar(f"SELECT COUNT(*) FROM tickets WHERE id = '{ticket}'") != 1]
         assert not missing, f"{len(missing)} accepted webhooks have no ticket after the crash, e.g. {missing[:3]}"
 
-        wait_until(lambda: database.scalar("SELECT COUNT(*) FROM tickets WHERE analysis_state <> 'done'") == 0 and
-                   database.scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')") == 0,
-                   300, "the restarted server did not finish the work the crash interrupted")
+        wait_settled(database, 300, "the restarted server did not finish the work the crash interrupted")
+        unfinished = database.rows("SELECT id, analysis_state, analysis_error FROM tickets WHERE analysis_state <> 'done' LIMIT 5")
+        assert not unfinished, f"tickets whose analysis did not finish after the crash: {unfinished}"
         tickets = {row[0] for row in database.rows("SELECT id FROM tickets")}
         posts = dict(slack.posts_by_ticket)
         twice = {ticket: count for ticket, count in posts.items() if count > 1}

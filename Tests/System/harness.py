@@ -179,6 +179,13 @@ class Database:
         return [[_number(cell) for cell in line.split("\t")] for line in output.splitlines() if line]
 
 
+def wait_settled(database, timeout, message):
+    """Waits until no job is queued or running and no ticket waits for its analysis."""
+    wait_until(lambda: database.scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')") == 0 and
+               database.scalar("SELECT COUNT(*) FROM tickets WHERE analysis_state = 'pending'") == 0,
+               timeout, message)
+
+
 def _number(cell):
     try:
         return int(cell)

@@ -6,7 +6,7 @@ analyzed and posted to Slack and Jira exactly once."""
 import json
 import time
 
-from harness import FIXTURES, Database, Server, adf_alert, letters, scratch, send_all, wait_until
+from harness import FIXTURES, Database, Server, adf_alert, letters, scratch, send_all, wait_settled, wait_until
 from standins import Databricks, Jira, OpenAIModel, Slack
 
 BATCH = 600
@@ -32,12 +32,6 @@ def batch(port, prefix):
     return BATCH / elapsed
 
 
-def settled(database):
-    wait_until(lambda: database.scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')") == 0 and
-               database.scalar("SELECT COUNT(*) FROM tickets WHERE analysis_state = 'pending'") == 0,
-               600, "the server did not catch up with its work")
-
-
 def main():
     work = scratch()
     slack, jira, model = Slack(), Jira(), OpenAIModel()
@@ -56,7 +50,7 @@ def main():
     database = Database(f"sqlite://{work / 'data' / 'rca.sqlite'}")
     try:
         before = batch(server.port, "before")
-        settled(database)
+        wait_settled(database, 600, "the server did not catch up with its work")
         slack.outage("hang")
         jira.outage("500")
         model.outage("429")
@@ -72,7 +66,7 @@ def main():
               f"calls refused meanwhile: {refused}")
         assert during >= before * 0.5, f"ingestion slowed from {before:.0f}/s to {during:.0f}/s during the outage"
 
-        settled(database)
+        wait_settled(database, 600, "the server did not catch up with its work")
         failed = database.rows("SELECT kind, last_error FROM jobs WHERE state = 'failed' LIMIT 5")
         assert not failed, f"jobs given up: {failed}"
         tickets = {row[0] for row in database.rows("SELECT id FROM tickets WHERE recurrence_of IS NULL")}

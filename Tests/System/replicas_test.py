@@ -6,7 +6,7 @@ import random
 import sys
 import time
 
-from harness import Database, LiveListener, Server, adf_alert, fresh_postgres_database, scratch, send_all, sign_in, wait_until
+from harness import Database, LiveListener, Server, adf_alert, fresh_postgres_database, scratch, send_all, sign_in, wait_settled, wait_until
 from standins import Slack
 
 WEBHOOKS = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
@@ -47,9 +47,7 @@ def main():
         occurrences = database.scalar("SELECT SUM(occurrence_count) FROM tickets")
         assert occurrences == WEBHOOKS, f"occurrences add up to {occurrences}, not {WEBHOOKS}"
 
-        wait_until(lambda: database.scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')") == 0 and
-                   database.scalar("SELECT COUNT(*) FROM tickets WHERE analysis_state = 'pending'") == 0,
-                   2400, "the replicas did not finish analyzing and notifying")
+        wait_settled(database, 2400, "the replicas did not finish analyzing and notifying")
         print(f"replicas: analyzed and notified in {time.time() - started:.1f} s after the first webhook")
         failed = database.rows("SELECT kind, last_error FROM jobs WHERE state <> 'done' LIMIT 5")
         assert not failed, f"jobs that did not succeed: {failed}"
