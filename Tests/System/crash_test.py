@@ -2,9 +2,10 @@
 then a restart on the same data: every webhook answered 202 has its ticket,
 every ticket reaches analysis done, and no ticket is posted to Slack twice.
 
-The Slack stand-in answers each post after a delay, so that posts are in
-flight when the process dies: some reached Slack but were never recorded,
-and the restarted server must find them instead of posting again."""
+The kill comes while a Slack post is in flight: the stand-in holds one post
+for two seconds and the process dies meanwhile, so that post reaches Slack
+but is never recorded, and the restarted server must find it in the
+channel's history and edit it instead of posting again."""
 import sys
 import threading
 import time
@@ -14,9 +15,18 @@ from standins import Slack
 
 
 class SlowSlack(Slack):
+    """Once armed, holds the next post for two seconds and signals `in_flight` as it starts."""
+
+    def __init__(self):
+        super().__init__()
+        self.armed = threading.Event()
+        self.in_flight = threading.Event()
+
     def handle(self, method, url, headers, body):
-        if url.path.endswith("chat.postMessage"):
-            time.sleep(0.2)
+        if url.path.endswith("chat.postMessage") and self.armed.is_set():
+            self.armed.clear()
+            self.in_flight.set()
+            time.sleep(2)
         return super().handle(method, url, headers, body)
 
 
@@ -61,6 +71,8 @@ def main(backend):
         stop = threading.Event()
         threads = load(server, "crash", stop, accepted)
         time.sleep(4)
+        slack.armed.set()
+        assert slack.in_flight.wait(120), "no Slack post was made under load"
         server.kill()
         stop.set()
         for thread in threads:
@@ -83,9 +95,10 @@ def main(backend):
         twice = {ticket: count for ticket, count in posts.items() if count > 1}
         assert not twice, f"posted to Slack more than once after the crash: {list(twice.items())[:5]}"
         assert set(posts) == tickets, f"{len(tickets - set(posts))} tickets never reached Slack"
-        lookups = database.scalar("SELECT COUNT(*) FROM audit_trail WHERE action = 'Slack Message Updated'")
+        found = database.scalar("SELECT COUNT(*) FROM audit_trail WHERE action = 'Slack Message Updated'")
+        assert found >= 1, "the post in flight at the kill was not found and edited after the restart"
         print(f"crash ({backend}): passed: {len(tickets)} tickets ({pending_after_restart} still to analyze at restart), "
-              f"all analyzed, each posted to Slack once ({lookups} posts interrupted by the crash were found and updated)")
+              f"all analyzed, each posted to Slack once ({found} post in flight at the kill found in the history and edited)")
     finally:
         server.stop()
         slack.close()

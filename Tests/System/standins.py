@@ -47,13 +47,16 @@ class StandIn:
 
             def send(self, status, payload, headers=None):
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = handle_any
 
@@ -96,7 +99,7 @@ class Slack(StandIn):
         self.messages = {}
         self.posts_by_ticket = {}
         self.updates = 0
-        self.clock = 1764450000.0
+        self.clock = 0.0
 
     def server_error(self):
         return b"<html><body>500 Internal Server Error</body></html>"
@@ -111,7 +114,7 @@ class Slack(StandIn):
         arguments = json.loads(body) if body else {}
         with self.lock:
             if name == "chat.postMessage":
-                self.clock += 0.000100
+                self.clock = max(time.time(), self.clock + 0.000001)
                 ts = f"{self.clock:.6f}"
                 ticket = ((arguments.get("metadata") or {}).get("event_payload") or {}).get("ticket_id")
                 self.messages[ts] = {"ts": ts, "type": "message", "text": arguments.get("text", ""), "metadata": arguments.get("metadata")}
