@@ -69,6 +69,7 @@ struct NotificationTests {
                     return slack.posts == 1 && jira.creates.withLock { $0 } == 1 && ticket?.itsmTicketID != nil
                         && records.count == 2 && records.allSatisfy { $0.remoteID != nil }
                 }
+                #expect(!slack.calls.withLock { $0.contains("conversations.history") }, "a first delivery posts without searching the channel's history")
                 let message = try #require(slack.messages.withLock { $0.first })
                 #expect(message.ticketID == id)
                 #expect(message.blocks.contains(#"<b>sales<\/b>_load failed"#), "the header is plain text, shown as written")
@@ -185,6 +186,7 @@ struct NotificationTests {
                     return ticket?.itsmTicketID != nil && records.first { $0.channel == "slack" }?.remoteID != nil
                 }
                 #expect(slack.posts == 1, "the retry found the message by its metadata instead of posting again")
+                #expect(slack.calls.withLock { $0.filter { $0 == "conversations.history" }.count } == 1, "only the retry searched the history")
                 #expect(slack.messages.withLock { $0.count } == 1)
                 #expect(jira.creates.withLock { $0 } == 1)
                 try await eventually(20, "each attempt is in the audit trail") {
