@@ -78,16 +78,20 @@ public final class LiveEvents: Sendable {
         return stream
     }
 
-    /// Call inside the transaction that makes `events` true.
-    public func announce(_ events: [LiveEvent], on sql: any SQLDatabase) async throws {
-        guard !events.isEmpty, let send = sender.withLock({ $0 }) else { return }
-        try await send(events, sql)
+    /// Call inside the transaction that makes `events` true. The events are
+    /// only built when they travel this way (ingestion calls this per batch).
+    public func announce(_ events: @autoclosure () -> [LiveEvent], on sql: any SQLDatabase) async throws {
+        guard let send = sender.withLock({ $0 }) else { return }
+        let built = events()
+        guard !built.isEmpty else { return }
+        try await send(built, sql)
     }
 
-    /// Call once the transaction that announced `events` committed.
-    public func afterCommit(_ events: [LiveEvent]) {
+    /// Call once the transaction that announced `events` committed; they are
+    /// only built when this process delivers them itself.
+    public func afterCommit(_ events: @autoclosure () -> [LiveEvent]) {
         guard sender.withLock({ $0 == nil }) else { return }
-        for event in events { deliver(event) }
+        for event in events() { deliver(event) }
     }
 
     /// Hands an event to this process's subscribers.
