@@ -59,7 +59,7 @@ public final class Database: Sendable {
             opened.append(checkpointConnection)
             for connection in [writer, reader, checkpointConnection] {
                 let sql = connection.sql(queryLogLevel: .trace)
-                try await sql.raw("PRAGMA busy_timeout = 5000").run()
+                try await sql.raw("PRAGMA busy_timeout = \(unsafeRaw: String(Self.sqliteBusyTimeoutMilliseconds))").run()
                 try await sql.raw("PRAGMA foreign_keys = ON").run()
                 try await sql.raw("PRAGMA cache_size = -32768").run()
             }
@@ -176,15 +176,32 @@ public final class Database: Sendable {
         }
     }
 
+    /// How long a SQLite statement waits for another process's write lock
+    /// before failing with "database is locked".
+    static let sqliteBusyTimeoutMilliseconds = 5000
+
     /// Runs `body` in one transaction: committed when it returns, rolled back
     /// when it throws.
+    ///
+    /// `lockWait` lets a rare, long-lived writer (the migrator) wait longer
+    /// than usual for another process's SQLite write lock. It waits by polling
+    /// with async sleeps rather than through SQLite's busy handler, which
+    /// sleeps on one of the few threads every SQLite connection shares:
+    /// several waiters could otherwise occupy them all and stall the very
+    /// process holding the lock. PostgreSQL's locks already wait without a limit.
     public func transaction<Result: Sendable>(
+        lockWait: Duration? = nil,
         _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         switch backend {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock {
-                try await Self.inTransaction(writer.sql(queryLogLevel: .trace), begin: "BEGIN IMMEDIATE", body)
+                let sql = writer.sql(queryLogLevel: .trace)
+                guard let lockWait else {
+                    return try await Self.inTransaction(sql, begin: "BEGIN IMMEDIATE", body)
+                }
+                try await Self.beginImmediatePolling(sql, for: lockWait)
+                return try await Self.inTransaction(sql, begin: nil, body)
             }
         case .postgres(let client, _, let timeout):
             return try await withPostgresConnection(client, timeout: timeout) { connection in
@@ -193,12 +210,39 @@ public final class Database: Sendable {
         }
     }
 
+    /// Starts a SQLite write transaction, retrying while another process holds
+    /// the write lock, until `limit` has passed.
+    private static func beginImmediatePolling(_ sql: any SQLDatabase, for limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        let restore: SQLQueryString = "PRAGMA busy_timeout = \(unsafeRaw: String(sqliteBusyTimeoutMilliseconds))"
+        try await sql.raw("PRAGMA busy_timeout = 0").run()
+        do {
+            while true {
+                do {
+                    try await sql.raw("BEGIN IMMEDIATE").run()
+                    break
+                } catch let error as SQLiteError where error.reason == .busy && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+        } catch {
+            try? await sql.raw(restore).run()
+            throw error
+        }
+        do {
+            try await sql.raw(restore).run()
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
     private static func inTransaction<Result: Sendable>(
         _ sql: any SQLDatabase,
-        begin: SQLQueryString,
+        begin: SQLQueryString?,
         _ body: (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await sql.raw(begin).run()
+        if let begin { try await sql.raw(begin).run() }
         do {
             let result = try await body(sql)
             try await sql.raw("COMMIT").run()

@@ -25,12 +25,14 @@ public struct Migrator: Sendable {
         self.database = database
     }
 
-    /// Applies every migration not yet applied, each in its own transaction.
-    /// Returns the versions applied now.
+    /// Applies every migration not yet applied, all in one transaction, so a
+    /// second process starting at the same moment waits once for the whole
+    /// run (instead of losing the lock race between each step) and then finds
+    /// nothing left to do. Returns the versions applied now.
     @discardableResult
     public func migrate() async throws -> [Int] {
         let dialect = database.dialect
-        try await database.transaction { sql in
+        return try await database.transaction(lockWait: Self.lockWait) { sql in
             try await Self.lockAgainstOtherMigrators(sql, dialect: dialect)
             try await sql.raw(
                 """
@@ -41,15 +43,9 @@ public struct Migrator: Sendable {
                 )
                 """
             ).run()
-        }
-        var applied: [Int] = []
-        for migration in Self.all {
-            let didApply = try await database.transaction { sql -> Bool in
-                try await Self.lockAgainstOtherMigrators(sql, dialect: dialect)
-                let existing = try await sql.raw(
-                    "SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)"
-                ).first()
-                guard existing == nil else { return false }
+            let done = Set(try await sql.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+            var applied: [Int] = []
+            for migration in Self.all where !done.contains(migration.version) {
                 for statement in migration.statements(dialect) {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
@@ -59,12 +55,14 @@ public struct Migrator: Sendable {
                     VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Timestamp.now()))
                     """
                 ).run()
-                return true
+                applied.append(migration.version)
             }
-            if didApply { applied.append(migration.version) }
+            return applied
         }
-        return applied
     }
+
+    /// How long a process waits for another one's migrations on SQLite.
+    private static let lockWait: Duration = .seconds(120)
 
     /// Holds PostgreSQL's transaction-scoped advisory lock reserved for
     /// migrations, so that replicas starting together take turns.

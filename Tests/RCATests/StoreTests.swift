@@ -24,7 +24,8 @@ struct MigrationTests {
     @Test("processes migrating the same database at once apply each migration once", arguments: TestBackend.enabled)
     func concurrentMigrators(backend: TestBackend) async throws {
         let testDatabase = try await TestDatabase.make(backend)
-        let databases = [try await testDatabase.open(migrated: false), try await testDatabase.open(migrated: false)]
+        var databases: [Database] = []
+        for _ in 1...4 { databases.append(try await testDatabase.open(migrated: false)) }
         let outcome: Result<[Int], any Error>
         do {
             outcome = .success(try await withThrowingTaskGroup(of: [Int].self) { group in
