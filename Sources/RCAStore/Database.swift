@@ -61,17 +61,20 @@ public final class Database: Sendable {
                 let sql = connection.sql(queryLogLevel: .trace)
                 try await sql.raw("PRAGMA busy_timeout = \(unsafeRaw: String(Self.sqliteBusyTimeoutMilliseconds))").run()
                 try await sql.raw("PRAGMA foreign_keys = ON").run()
-                try await sql.raw("PRAGMA cache_size = -32768").run()
             }
+            try await writerSQL.raw("PRAGMA cache_size = -4096").run()
+            try await reader.sql(queryLogLevel: .trace).raw("PRAGMA cache_size = -32768").run()
             try await writerSQL.raw("PRAGMA synchronous = NORMAL").run()
             try await writerSQL.raw("PRAGMA wal_autocheckpoint = 0").run()
+            try await writerSQL.raw("PRAGMA journal_size_limit = \(unsafeRaw: String(walRestartFrames * 2048))").run()
+            let writeLock = AsyncLock()
             let checkpointer = Task {
-                await Self.checkpointPeriodically(checkpointConnection)
+                await Self.checkpointPeriodically(checkpointConnection, writeLock: writeLock)
             }
             return Database(
                 dialect: .sqlite,
                 location: location,
-                backend: .sqlite(writer: writer, reader: reader, writeLock: AsyncLock(), checkpointer: checkpointer),
+                backend: .sqlite(writer: writer, reader: reader, writeLock: writeLock, checkpointer: checkpointer),
                 logger: logger
             )
         } catch {
@@ -83,14 +86,29 @@ public final class Database: Sendable {
         }
     }
 
+    /// How many WAL frames (pages of 2 KiB) may pile up before the
+    /// checkpointer makes the writer start the WAL file again from its beginning.
+    static let walRestartFrames = 8192
+
     /// Copies committed WAL pages into the database file every half second,
-    /// without blocking the writer (a passive checkpoint). When cancelled, it
-    /// truncates the WAL and closes its connection.
-    private static func checkpointPeriodically(_ connection: SQLiteConnection) async {
+    /// without blocking the writer (a passive checkpoint). A passive checkpoint
+    /// alone never lets the WAL start over while writes keep coming (they add
+    /// frames as fast as it copies them), so the file would grow by every
+    /// byte written: once the WAL passes `walRestartFrames`, the checkpointer
+    /// briefly takes the write lock, copies the few frames left and resets the
+    /// WAL (a restart checkpoint), and the writer truncates the file back to
+    /// `journal_size_limit`. When cancelled, it truncates the WAL and closes
+    /// its connection.
+    private static func checkpointPeriodically(_ connection: SQLiteConnection, writeLock: AsyncLock) async {
         let sql = connection.sql(queryLogLevel: .trace)
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
-            try? await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").run()
+            let frames = try? await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").first()?.decode(column: "log", as: Int.self)
+            if let frames, frames >= walRestartFrames {
+                _ = try? await writeLock.withLock {
+                    try await sql.raw("PRAGMA wal_checkpoint(RESTART)").run()
+                }
+            }
         }
         await uncancelled {
             try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()

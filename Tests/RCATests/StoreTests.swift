@@ -234,3 +234,32 @@ struct DatabaseLocationTests {
         }
     }
 }
+
+@Suite("SQLite write-ahead log")
+struct WriteAheadLogTests {
+    @Test("under writes that never pause, the WAL file stays bounded instead of growing by every byte written")
+    func walStaysBounded() async throws {
+        let testDatabase = try await TestDatabase.make(.sqlite)
+        let database = try await testDatabase.open()
+        guard case .sqlite(let path) = testDatabase.location else { return }
+        let wal = path + "-wal"
+        try await database.transaction { sql in try await sql.raw("CREATE TABLE filler (body BLOB NOT NULL)").run() }
+        let chunk = Data(repeating: 0x5A, count: 32 * 1024)
+        let bound = 64 * 1024 * 1024
+        var written = 0
+        var largestWAL = 0
+        let started = ContinuousClock.now
+        while written < 3 * bound || ContinuousClock.now - started < .seconds(3) {
+            try await database.transaction { sql in
+                for _ in 0..<4 { try await sql.raw("INSERT INTO filler (body) VALUES (\(bind: chunk))").run() }
+            }
+            _ = try await database.read { sql in try await sql.raw("SELECT COUNT(*) AS n FROM filler").first() }
+            written += 4 * chunk.count
+            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+            largestWAL = max(largestWAL, size)
+        }
+        await database.close()
+        await testDatabase.destroy()
+        #expect(largestWAL < bound, "the WAL reached \(largestWAL / 1_048_576) MiB after \(written / 1_048_576) MiB written")
+    }
+}
