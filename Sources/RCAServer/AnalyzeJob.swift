@@ -106,7 +106,7 @@ struct AnalyzeJobHandler: JobHandler {
         let slaDeadline = Timestamp.string(from: (Timestamp.date(from: ticket.firstSeen) ?? Date()).addingTimeInterval(TimeInterval(slaSeconds)))
         let pendingAudits = audits
         let correlation = self.correlation
-        let stored = try await database.transaction { sql -> TicketCorrelation.Outcome? in
+        let stored = try await database.transaction { sql -> (links: TicketCorrelation.Outcome, notifications: Int)? in
             let stillPending = try await sql.raw(
                 "SELECT id FROM tickets WHERE id = \(bind: ticketID) AND analysis_state = 'pending'"
             ).first()
@@ -139,17 +139,18 @@ struct AnalyzeJobHandler: JobHandler {
             for note in links.notes {
                 try await TicketStore.appendAudit(ticketID: note.ticketID, action: note.action, details: note.details, on: sql)
             }
-            if let openTicket = links.recurrenceOf {
-                try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
-            } else {
-                try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
-            }
+            let notifications =
+                if let openTicket = links.recurrenceOf {
+                    try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
+                } else {
+                    try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
+                }
             try await events.announce(Self.liveEvents(ticketID, links), on: sql)
-            return links
+            return (links, notifications)
         }
         guard let stored else { return }
-        wakeups.signal()
-        events.afterCommit(Self.liveEvents(ticketID, stored))
+        wakeups.signal(jobs: stored.notifications)
+        events.afterCommit(Self.liveEvents(ticketID, stored.links))
     }
 
     /// The analyzed ticket changed, and so did the open ticket it recurs of.

@@ -54,7 +54,7 @@ public struct Ingestion: Sendable {
         if !result.created.isEmpty {
             metrics.ticketCreated(count: result.created.count)
         }
-        if !result.created.isEmpty || !result.resolved.isEmpty { wakeups.signal() }
+        if !result.created.isEmpty || !result.resolved.isEmpty { wakeups.signal(jobs: result.created.count + result.resolved.count) }
         events.afterCommit(Self.liveEvents(result))
         return result
     }

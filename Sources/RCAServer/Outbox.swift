@@ -55,12 +55,19 @@ public struct Outbox: Sendable {
         self.notifiers = notifiers
     }
 
+    /// How many channels are configured: the most jobs one change can queue.
+    var channels: Int { notifiers.count }
+
     /// Queues `reason` for every channel that handles it, except `skipping` (the channel the change came from).
-    func enqueue(ticketID: String, reason: NotificationReason, skipping: String? = nil, on sql: any SQLDatabase) async throws {
+    @discardableResult
+    func enqueue(ticketID: String, reason: NotificationReason, skipping: String? = nil, on sql: any SQLDatabase) async throws -> Int {
+        var jobs = 0
         for notifier in notifiers where notifier.handles(reason) && notifier.channel != skipping {
             let payload = String(decoding: try JSONEncoder().encode(Payload(ticket_id: ticketID, channel: notifier.channel, reason: reason)), as: UTF8.self)
             let uniqueKey = reason == .opened ? "notify:\(ticketID):\(notifier.channel):opened" : nil
             try await queue.enqueue(kind: Self.jobKind, payload: payload, uniqueKey: uniqueKey, on: sql)
+            jobs += 1
         }
+        return jobs
     }
 }

@@ -30,7 +30,7 @@ struct StatusChanges: Sendable {
             try await outbox.enqueue(ticketID: change.ticketID, reason: Self.reason(for: change.to), skipping: skipping, on: sql)
             try await events.announce([Self.liveEvent(change, by: user)], on: sql)
         }
-        wakeups.signal()
+        wakeups.signal(jobs: outbox.channels)
         events.afterCommit([Self.liveEvent(change, by: user)])
         return change
     }

@@ -119,23 +119,17 @@ public struct JobQueue: Sendable {
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
         let leaseToken = "\(owner):\(RandomSecret.token(bits: 96))"
         let locking = database.dialect.claimLockingClause
+        guard try await anyDue(nowMillis: nowMillis) else { return [] }
         let rows = try await database.transaction { sql in
-            try await sql.raw(
-                """
-                UPDATE jobs
-                SET state = 'running', attempts = attempts + 1, lease_owner = \(bind: leaseToken),
-                    lease_expires_at = \(bind: expires), updated_at = \(bind: Timestamp.string(from: now))
-                WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE (state = 'queued' AND run_after <= \(bind: nowMillis))
-                       OR (state = 'running' AND lease_expires_at <= \(bind: nowMillis))
-                    ORDER BY run_after, id
-                    LIMIT \(bind: limit)
-                    \(unsafeRaw: locking)
-                )
-                RETURNING id, kind, payload, attempts, max_attempts
-                """
-            ).all()
+            let abandoned = try await Self.lease(
+                "state = 'running' AND lease_expires_at <= \(bind: nowMillis) ORDER BY lease_expires_at, id",
+                limit: limit, token: leaseToken, expires: expires, now: now, locking: locking, on: sql
+            )
+            guard abandoned.count < limit else { return abandoned }
+            return abandoned + (try await Self.lease(
+                "state = 'queued' AND run_after <= \(bind: nowMillis) ORDER BY run_after, id",
+                limit: limit - abandoned.count, token: leaseToken, expires: expires, now: now, locking: locking, on: sql
+            ))
         }
         return try rows.map { row in
             ClaimedJob(
@@ -147,6 +141,47 @@ public struct JobQueue: Sendable {
                 leaseToken: leaseToken
             )
         }.sorted { $0.id < $1.id }
+    }
+
+    /// Whether any job is due or abandoned, looked up with a read: a worker
+    /// that finds nothing to do (most claims, when workers wait on an idle
+    /// queue) then costs no write transaction, which on SQLite would queue
+    /// behind ingestion for the single writer.
+    private func anyDue(nowMillis: Int64) async throws -> Bool {
+        try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT 1 AS due WHERE EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND run_after <= \(bind: nowMillis))
+                   OR EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND lease_expires_at <= \(bind: nowMillis))
+                """
+            ).first() != nil
+        }
+    }
+
+    /// Leases up to `limit` jobs chosen by `condition` (a WHERE clause with
+    /// its ORDER BY). Abandoned and queued jobs are looked up separately so
+    /// that each lookup walks its own index in order and stops at `limit`;
+    /// one query with an OR over both sorted every queued job on each claim.
+    private static func lease(
+        _ condition: SQLQueryString,
+        limit: Int,
+        token: String,
+        expires: Int64,
+        now: Date,
+        locking: String,
+        on sql: any SQLDatabase
+    ) async throws -> [any SQLRow] {
+        try await sql.raw(
+            """
+            UPDATE jobs
+            SET state = 'running', attempts = attempts + 1, lease_owner = \(bind: token),
+                lease_expires_at = \(bind: expires), updated_at = \(bind: Timestamp.string(from: now))
+            WHERE id IN (
+                SELECT id FROM jobs WHERE \(condition) LIMIT \(bind: limit) \(unsafeRaw: locking)
+            )
+            RETURNING id, kind, payload, attempts, max_attempts
+            """
+        ).all()
     }
 
     /// Marks a claimed job done. Returns false when the lease was lost (it ran

@@ -192,11 +192,14 @@ public final class JobWakeups: Sendable {
 
     public init() {}
 
-    /// Wakes every worker waiting for work.
-    public func signal() {
+    /// Wakes as many idle workers as there are new jobs (`jobs`), rather than
+    /// all of them: the others would only race to claim nothing, and on
+    /// SQLite every claim is a write transaction. A worker that finishes a
+    /// job claims the next without waiting, so none is left behind.
+    public func signal(jobs: Int) {
         let woken = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
             var continuations: [CheckedContinuation<Void, Never>] = []
-            for (id, waiter) in waiters {
+            for (id, waiter) in waiters where continuations.count < jobs {
                 if case .waiting(let continuation) = waiter {
                     continuations.append(continuation)
                     waiters[id] = .woken

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -341,6 +341,27 @@ extension Migrator {
         [
             "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
             "CREATE INDEX idx_tickets_recurrence_of ON tickets (recurrence_of) WHERE recurrence_of IS NOT NULL",
+        ]
+    }
+
+    /// Indexes that keep the per-ticket lookups of the worker independent of
+    /// how many tickets and jobs are stored: the analysis cache (the earliest
+    /// analyzed ticket of a fingerprint), the recurrence check (the latest one
+    /// of a fingerprint on a pipeline) and the job claim (the oldest queued job)
+    /// each read one index entry instead of sorting every match.
+    static let lookupsThatScale = Migration(version: 8, name: "lookups that scale") { _ in
+        [
+            "DROP INDEX idx_tickets_fingerprint_pipeline",
+            """
+            CREATE INDEX idx_tickets_analysis_cache ON tickets (fingerprint, first_seen, id)
+            WHERE analysis_state = 'done' AND rca_result IS NOT NULL
+            """,
+            """
+            CREATE INDEX idx_tickets_recurrence_candidates ON tickets (fingerprint, pipeline, first_seen, id)
+            WHERE analysis_state = 'done' AND recurrence_of IS NULL
+            """,
+            "DROP INDEX idx_jobs_claim",
+            "CREATE INDEX idx_jobs_claim ON jobs (state, run_after, id)",
         ]
     }
 }

@@ -224,7 +224,7 @@ struct JobRunnerTests {
                 tasks.addTask { try await group.run() }
                 try await Task.sleep(for: .milliseconds(200))
                 try await queue.enqueue(kind: "work", payload: "{}")
-                wakeups.signal()
+                wakeups.signal(jobs: 1)
                 let deadline = ContinuousClock.now + .seconds(5)
                 while handler.runCount == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
                 await group.triggerGracefulShutdown()

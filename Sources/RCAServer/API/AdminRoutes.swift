@@ -115,7 +115,7 @@ struct AdminRoutes: Sendable {
             guard let id = Int64(try context.parameters.require("id")) else { throw APIError(.badRequest, "the payload id is a number") }
             do {
                 guard let outcome = try await replayer.replay(ids: [id]).first else { throw APIError(.notFound, "no payload #\(id)") }
-                if outcome.result?.created.isEmpty == false { wakeups.signal() }
+                if let created = outcome.result?.created, !created.isEmpty { wakeups.signal(jobs: created.count) }
                 return ReplayAnswer(payload_id: id, status: outcome.status, detail: outcome.detail, ticket_ids: outcome.result?.ticketIDs ?? [])
             } catch let error as ReplayError {
                 throw APIError(.notFound, error.description)
