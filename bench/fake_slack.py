@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """A stand-in for the Slack Web API, for benchmarks: chat.postMessage,
 chat.update and conversations.history answer ok; GET /counts reports how many
-of each were called."""
+of each were called, and GET /posted when (Unix time) the first message of
+each ticket arrived, keyed by the ticket id in its metadata."""
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 counts = {"chat.postMessage": 0, "chat.update": 0, "conversations.history": 0}
+posted = {}
 lock = threading.Lock()
 
 
@@ -26,14 +29,21 @@ class Handler(BaseHTTPRequestHandler):
     def handle_method(self):
         method = self.path.split("?")[0].rsplit("/", 1)[-1]
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
+        received = time.time()
         if method == "counts":
             with lock:
                 return self.reply(dict(counts))
+        if method == "posted":
+            with lock:
+                return self.reply(dict(posted))
         with lock:
             counts[method] = counts.get(method, 0) + 1
             number = counts[method]
+        if method == "chat.postMessage":
+            ticket = json.loads(body)["metadata"]["event_payload"]["ticket_id"]
+            with lock:
+                posted.setdefault(ticket, received)
         if method == "conversations.history":
             return self.reply({"ok": True, "messages": [], "has_more": False})
         self.reply({"ok": True, "channel": "C111", "ts": f"1764450000.{number:06d}"})
