@@ -26,10 +26,10 @@ if [ "$backend" = postgres ]; then
     database_url="${admin_url%/rca*}/$database?sslmode=disable"
 fi
 
-DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error ROLE=web DATABASE_URL="$database_url" \
+DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=${LOG_LEVEL:-error} ROLE=web DATABASE_URL="$database_url" \
     "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$server" 2>/dev/null || true; [ -n "${KEEP_LOG:-}" ] && cp "$work/server.err" "$KEEP_LOG"; rm -rf "$work"' EXIT
 wait_ready "$port"
 
 DUPLICATE_EVERY="${DUPLICATE_EVERY:-0}" ALERT_TEMPLATE="$PWD/bench/adf-alert.json" wrk -t2 -c"$connections" -d"${seconds}s" --latency \

@@ -32,20 +32,29 @@ public final class Database: Sendable {
 
     /// Opens the database and checks that it answers; fails with a reason a
     /// person can act on rather than hanging when the server is unreachable.
+    ///
+    /// `walRestartFrames` (SQLite) is how many WAL frames may pile up before
+    /// the checkpointer makes the WAL start over; see `checkpointPeriodically`.
     public static func open(
         _ location: DatabaseLocation,
         logger: Logger,
-        connectTimeout: Duration = .seconds(5)
+        connectTimeout: Duration = .seconds(5),
+        walRestartFrames: Int = 32_768
     ) async throws(DatabaseError) -> Database {
         switch location {
         case .sqlite(let path):
-            return try await openSQLite(path: path, location: location, logger: logger)
+            return try await openSQLite(path: path, location: location, logger: logger, walRestartFrames: walRestartFrames)
         case .postgres(let endpoint):
             return try await openPostgres(endpoint, location: location, logger: logger, connectTimeout: connectTimeout)
         }
     }
 
-    private static func openSQLite(path: String, location: DatabaseLocation, logger: Logger) async throws(DatabaseError) -> Database {
+    private static func openSQLite(
+        path: String,
+        location: DatabaseLocation,
+        logger: Logger,
+        walRestartFrames: Int
+    ) async throws(DatabaseError) -> Database {
         var opened: [SQLiteConnection] = []
         do {
             let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
@@ -66,10 +75,11 @@ public final class Database: Sendable {
             try await reader.sql(queryLogLevel: .trace).raw("PRAGMA cache_size = -32768").run()
             try await writerSQL.raw("PRAGMA synchronous = NORMAL").run()
             try await writerSQL.raw("PRAGMA wal_autocheckpoint = 0").run()
-            try await writerSQL.raw("PRAGMA journal_size_limit = \(unsafeRaw: String(walRestartFrames * 2048))").run()
+            let pageSize = try await writerSQL.raw("PRAGMA page_size").first()?.decode(column: "page_size", as: Int.self) ?? 4096
+            try await writerSQL.raw("PRAGMA journal_size_limit = \(unsafeRaw: String(walRestartFrames * pageSize))").run()
             let writeLock = AsyncLock()
             let checkpointer = Task {
-                await Self.checkpointPeriodically(checkpointConnection, writeLock: writeLock)
+                await Self.checkpointPeriodically(checkpointConnection, writeLock: writeLock, restartFrames: walRestartFrames, logger: logger)
             }
             return Database(
                 dialect: .sqlite,
@@ -86,34 +96,51 @@ public final class Database: Sendable {
         }
     }
 
-    /// How many WAL frames (pages of 2 KiB) may pile up before the
-    /// checkpointer makes the writer start the WAL file again from its beginning.
-    static let walRestartFrames = 8192
-
     /// Copies committed WAL pages into the database file every half second,
     /// without blocking the writer (a passive checkpoint). A passive checkpoint
     /// alone never lets the WAL start over while writes keep coming (they add
     /// frames as fast as it copies them), so the file would grow by every
-    /// byte written: once the WAL passes `walRestartFrames`, the checkpointer
-    /// briefly takes the write lock, copies the few frames left and resets the
-    /// WAL (a restart checkpoint), and the writer truncates the file back to
-    /// `journal_size_limit`. When cancelled, it truncates the WAL and closes
+    /// byte written: once the WAL passes `restartFrames`, the checkpointer
+    /// takes the write lock, copies the few frames left and resets the WAL (a
+    /// restart checkpoint), and the writer truncates the file back to
+    /// `journal_size_limit`. That pause includes an fsync of the database
+    /// file, so it is kept rare (64 MiB of WAL by default, a few seconds at
+    /// full ingestion speed). When cancelled, it truncates the WAL and closes
     /// its connection.
-    private static func checkpointPeriodically(_ connection: SQLiteConnection, writeLock: AsyncLock) async {
+    private static func checkpointPeriodically(
+        _ connection: SQLiteConnection,
+        writeLock: AsyncLock,
+        restartFrames: Int,
+        logger: Logger
+    ) async {
         let sql = connection.sql(queryLogLevel: .trace)
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
-            let frames = try? await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").first()?.decode(column: "log", as: Int.self)
-            if let frames, frames >= walRestartFrames {
-                _ = try? await writeLock.withLock {
-                    try await sql.raw("PRAGMA wal_checkpoint(RESTART)").run()
-                }
+            guard var progress = try? await passiveCheckpoint(sql), progress.frames >= restartFrames else { continue }
+            for _ in 0..<4 where progress.frames - progress.copied > 1024 {
+                guard let next = try? await passiveCheckpoint(sql) else { break }
+                progress = next
             }
+            let started = ContinuousClock.now
+            _ = try? await writeLock.withLock {
+                try await sql.raw("PRAGMA wal_checkpoint(RESTART)").run()
+            }
+            logger.debug(
+                "WAL restarted",
+                metadata: ["frames": "\(progress.frames)", "left_to_copy": "\(progress.frames - progress.copied)", "writes_paused": "\(ContinuousClock.now - started)"]
+            )
         }
         await uncancelled {
             try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
             try? await connection.close()
         }
+    }
+
+    /// Copies what it can of the WAL into the database file without blocking
+    /// the writer; returns the frames in the WAL and how many are copied.
+    private static func passiveCheckpoint(_ sql: any SQLDatabase) async throws -> (frames: Int, copied: Int) {
+        guard let row = try await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").first() else { return (0, 0) }
+        return (try row.decode(column: "log", as: Int.self), try row.decode(column: "checkpointed", as: Int.self))
     }
 
     /// Runs clean-up that must happen even when the calling task was

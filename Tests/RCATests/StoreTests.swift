@@ -240,12 +240,12 @@ struct WriteAheadLogTests {
     @Test("under writes that never pause, the WAL file stays bounded instead of growing by every byte written")
     func walStaysBounded() async throws {
         let testDatabase = try await TestDatabase.make(.sqlite)
-        let database = try await testDatabase.open()
+        let database = try await Database.open(testDatabase.location, logger: TestDatabase.quietLogger, walRestartFrames: 4096)
         guard case .sqlite(let path) = testDatabase.location else { return }
         let wal = path + "-wal"
         try await database.transaction { sql in try await sql.raw("CREATE TABLE filler (body BLOB NOT NULL)").run() }
         let chunk = Data(repeating: 0x5A, count: 32 * 1024)
-        let bound = 64 * 1024 * 1024
+        let bound = 48 * 1024 * 1024
         var written = 0
         var largestWAL = 0
         let started = ContinuousClock.now
