@@ -28,12 +28,7 @@ trap cleanup EXIT
 slack_url="http://127.0.0.1:$STANDIN_PORT/api"
 
 database_url=""
-if [ "$backend" = postgres ]; then
-    admin_url="$(PG_TEST_PORT="${PG_BENCH_PORT:-55433}" PG_TEST_FSYNC=on scripts/postgres-up.sh)"
-    database="bench_e2e_$$"
-    psql "${admin_url%%\?*}" -qc "CREATE DATABASE $database" >/dev/null
-    database_url="${admin_url%/rca*}/$database?sslmode=disable"
-fi
+[ "$backend" = postgres ] && create_bench_database bench_e2e
 
 DATA_DIR="$work/data" DATABASE_URL="$database_url" WEBHOOK_TOKEN="$token" LOG_LEVEL=error ANALYSIS_ENGINE=rules \
     SLACK_BOT_TOKEN=xoxb-bench SLACK_CHANNEL=C111 SLACK_API_URL="$slack_url" SLACK_PACING_MS=0 \

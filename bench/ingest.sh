@@ -19,12 +19,7 @@ work="$(mktemp -d)"
 port="$(free_port)"
 
 database_url=""
-if [ "$backend" = postgres ]; then
-    admin_url="$(PG_TEST_PORT="${PG_BENCH_PORT:-55433}" PG_TEST_FSYNC=on scripts/postgres-up.sh)"
-    database="bench_$$"
-    psql "${admin_url%%\?*}" -qc "CREATE DATABASE $database" >/dev/null
-    database_url="${admin_url%/rca*}/$database?sslmode=disable"
-fi
+[ "$backend" = postgres ] && create_bench_database bench
 
 DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=${LOG_LEVEL:-error} ROLE=web DATABASE_URL="$database_url" \
     "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &

@@ -21,12 +21,7 @@ port="$(free_port)"
 export DATA_DIR="$work/data" WEBHOOK_TOKEN="bench-webhook-token-0123456789" LOG_LEVEL=error SLA_CHECK_SECONDS=3600
 
 database_url=""
-if [ "$backend" = postgres ]; then
-    admin_url="$(PG_TEST_PORT="${PG_BENCH_PORT:-55433}" PG_TEST_FSYNC=on scripts/postgres-up.sh)"
-    database="bench_list_$$"
-    psql "${admin_url%%\?*}" -qc "CREATE DATABASE $database" >/dev/null
-    database_url="${admin_url%/rca*}/$database?sslmode=disable"
-fi
+[ "$backend" = postgres ] && create_bench_database bench_list
 export DATABASE_URL="$database_url"
 "$binary" migrate >/dev/null
 

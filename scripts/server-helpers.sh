@@ -32,3 +32,13 @@ start_standin() {
     for _ in $(seq 50); do [ -s "$2/standin.port" ] && break; sleep 0.1; done
     STANDIN_PORT="$(cat "$2/standin.port")"
 }
+
+# Creates a fresh database for a benchmark on the benchmark PostgreSQL
+# (port PG_BENCH_PORT, default 55433, fsync on, started if needed). Sets
+# admin_url, database and database_url. $1: the database name's prefix.
+create_bench_database() {
+    admin_url="$(PG_TEST_PORT="${PG_BENCH_PORT:-55433}" PG_TEST_FSYNC=on scripts/postgres-up.sh)"
+    database="$1_$$"
+    psql "${admin_url%%\?*}" -qc "CREATE DATABASE $database" >/dev/null
+    database_url="${admin_url%/rca*}/$database?sslmode=disable"
+}
