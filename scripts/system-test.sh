@@ -3,8 +3,9 @@
 # stand-ins for Slack, Jira, the model endpoint and Databricks
 # (Tests/System): hostile clients, a kill -9 under load, service outages,
 # an API fuzz run,
-# and, with PostgreSQL (RCA_TEST_POSTGRES_URL), the crash test again and
-# three replicas sharing one database.
+# and, with PostgreSQL (RCA_TEST_POSTGRES_URL), the crash test again, a
+# PostgreSQL server stopped and started under load, and three replicas
+# sharing one database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="$(scripts/test-venv.sh)"
@@ -20,6 +21,7 @@ scripts/fuzz-api.sh "${FUZZ_SECONDS:-120}"
 if [ -n "${RCA_TEST_POSTGRES_URL:-}" ]; then
     cd Tests/System
     "$python" crash_test.py postgres
+    "$python" database_restart_test.py
     "$python" replicas_test.py "${REPLICA_WEBHOOKS:-20000}"
 elif [ "${RCA_TEST_REQUIRE_POSTGRES:-0}" = 1 ]; then
     echo "system-test: RCA_TEST_POSTGRES_URL is required for the PostgreSQL system tests" >&2

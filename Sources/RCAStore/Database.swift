@@ -171,7 +171,7 @@ public final class Database: Sendable {
         configuration.options.connectTimeout = connectTimeout
         configuration.options.maximumConnections = 16
         var poolLogger = logger
-        poolLogger.logLevel = max(logger.logLevel, .warning)
+        poolLogger.logLevel = logger.logLevel
         let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         let runTask = Task { await client.run() }
         let database = Database(
@@ -216,7 +216,7 @@ public final class Database: Sendable {
             return try await body(reader.sql(queryLogLevel: .trace))
         case .postgres(let client, _, let timeout):
             return try await withPostgresConnection(client, timeout: timeout) { connection in
-                try await body(connection.sql(queryLogLevel: .trace, logger: self.logger))
+                try await body(LiveConnectionSQLDatabase(connection, logger: self.logger))
             }
         }
     }
@@ -250,7 +250,7 @@ public final class Database: Sendable {
             }
         case .postgres(let client, _, let timeout):
             return try await withPostgresConnection(client, timeout: timeout) { connection in
-                try await Self.inTransaction(connection.sql(queryLogLevel: .trace, logger: self.logger), begin: "BEGIN", body)
+                try await Self.inTransaction(LiveConnectionSQLDatabase(connection, logger: self.logger), begin: "BEGIN", body)
             }
         }
     }
@@ -350,13 +350,15 @@ public final class Database: Sendable {
     /// `timeout` (the server is down or overloaded) or the operation takes
     /// longer than `operationTimeout`, so that callers answer 503 instead of
     /// waiting without end. The caller is answered even when the abandoned
-    /// work does not notice its cancellation (a pool waiting on a dead server).
+    /// work does not notice its cancellation (a pool waiting on a dead server),
+    /// and work whose caller gave up before a connection came never runs, so
+    /// a 503 for want of a connection means nothing was written.
     private func withPostgresConnection<Result: Sendable>(
         _ client: PostgresClient,
         timeout: Duration,
         _ body: @Sendable @escaping (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let leased = LeaseFlag()
+        let lease = LeaseDecision()
         let outcome = OnceResult<Result>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
@@ -364,7 +366,7 @@ public final class Database: Sendable {
                 let watchdog = Task {
                     do {
                         try await Task.sleep(for: timeout)
-                        if !leased.isSet {
+                        if lease.abandon() {
                             outcome.resolve(.failure(DatabaseError.unavailable("no PostgreSQL connection could be had within \(timeout)")))
                             return
                         }
@@ -377,7 +379,7 @@ public final class Database: Sendable {
                 Task {
                     do {
                         let result = try await client.withConnection { connection in
-                            leased.set()
+                            guard lease.lease() else { throw CancellationError() }
                             return try await body(connection)
                         }
                         outcome.resolve(.success(result))
@@ -388,6 +390,7 @@ public final class Database: Sendable {
                 }
             }
         } onCancel: {
+            _ = lease.abandon()
             outcome.resolve(.failure(CancellationError()))
         }
     }
@@ -482,10 +485,29 @@ private final class OnceResult<Value: Sendable>: Sendable {
 
 /// Set once a pooled connection was leased, so that a slow query is not
 /// mistaken for an unreachable server.
-private final class LeaseFlag: Sendable {
-    private let state = Mutex(false)
-    func set() { state.withLock { $0 = true } }
-    var isSet: Bool { state.withLock { $0 } }
+/// Whether an operation got its connection before its caller gave up
+/// waiting; decided once, so that work the caller was told failed never runs.
+private final class LeaseDecision: Sendable {
+    private enum State { case waiting, leased, abandoned }
+    private let state = Mutex(State.waiting)
+
+    /// True when the connection arrived in time and the work may run.
+    func lease() -> Bool {
+        state.withLock { state in
+            guard state == .waiting else { return state == .leased }
+            state = .leased
+            return true
+        }
+    }
+
+    /// True when the caller gave up before any connection arrived.
+    func abandon() -> Bool {
+        state.withLock { state in
+            guard state == .waiting else { return state == .abandoned }
+            state = .abandoned
+            return true
+        }
+    }
 }
 
 extension PostgresEndpoint {

@@ -5,7 +5,9 @@ import Synchronization
 /// one transaction commits, new arrivals queue up and go into the next one
 /// together. Each caller still gets its own result, and its write is
 /// committed before it gets it. When a shared transaction fails, its items
-/// are retried one by one, so one bad item cannot fail its neighbours.
+/// are retried one by one, so one bad item cannot fail its neighbours; when
+/// it fails because the database is away, every item fails at once, so that
+/// callers hear it (and answer 503) without waiting out a retry per item.
 public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
     /// Writes a batch of items in an open transaction; returns one output per item, in order.
     public typealias Write = @Sendable ([Item], any SQLDatabase) async throws -> [Output]
@@ -64,6 +66,8 @@ public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
                 let items = batch.map(\.item)
                 let outputs = try await database.transaction { sql in try await self.write(items, sql) }
                 for (waiting, output) in zip(batch, outputs) { waiting.continuation.resume(returning: output) }
+            } catch let error as DatabaseError {
+                for waiting in batch { waiting.continuation.resume(throwing: error) }
             } catch {
                 for waiting in batch { await writeAlone(waiting, firstError: error) }
             }
@@ -77,6 +81,9 @@ public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
                 let item = waiting.item
                 let outputs = try await database.transaction { sql in try await self.write([item], sql) }
                 waiting.continuation.resume(returning: outputs[0])
+                return
+            } catch let error as DatabaseError {
+                waiting.continuation.resume(throwing: error)
                 return
             } catch {
                 lastError = error

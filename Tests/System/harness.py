@@ -42,7 +42,7 @@ class Server:
         self.port = free_port()
         self.name = name
         self.env = dict(os.environ, DATA_DIR=str(data_dir), WEBHOOK_TOKEN=WEBHOOK_TOKEN, JWT_SECRET=JWT_SECRET,
-                        LOG_LEVEL="warning", SLA_CHECK_SECONDS="3600", **env)
+                        LOG_LEVEL=os.environ.get("RCA_SYSTEM_LOG_LEVEL", "warning"), SLA_CHECK_SECONDS="3600", **env)
         self.process = None
         self.log = open(Path(data_dir).parent / f"{name}.log", "ab")
 
