@@ -13,9 +13,8 @@ alerts="${1:-1000}"
 distinct="${2:-50}"
 token="bench-webhook-token-0123456789"
 
-swift build -c release --product rca-assistant >/dev/null
+binary="$(release_binary)"
 swift build -c release --product rca-bench >/dev/null
-bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d)"
 port="$(free_port)"
 
@@ -24,7 +23,7 @@ trap 'kill "$STANDIN_PID" "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXI
 model_url="http://127.0.0.1:$STANDIN_PORT"
 
 DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error OPENAI_BASE_URL="$model_url/v1" OPENAI_MODEL=bench-model \
-    "$bin/rca-assistant" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
+    "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!
 wait_ready "$port"
 
@@ -74,4 +73,4 @@ hits="$(curl -fs "http://127.0.0.1:$port/metrics" | awk '/^rca_analysis_cache_hi
 echo "model_calls=$calls cache_hits=$hits"
 [ "$calls" -le "$distinct" ] || { echo "TOO MANY MODEL CALLS: $calls for $distinct distinct failures" >&2; exit 1; }
 
-"$bin/rca-bench" bench/analysis-failures.json
+"$(dirname "$binary")/rca-bench" bench/analysis-failures.json

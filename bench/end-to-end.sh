@@ -14,8 +14,7 @@ rate="${2:-100}"
 seconds="${3:-60}"
 token="bench-webhook-token-0123456789"
 
-swift build -c release --product rca-assistant >/dev/null
-binary="$(swift build -c release --show-bin-path)/rca-assistant"
+binary="$(release_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
 start_standin bench/fake_slack.py "$work"

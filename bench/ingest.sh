@@ -13,8 +13,7 @@ connections="${3:-32}"
 token="bench-webhook-token-0123456789"
 
 command -v wrk >/dev/null || { echo "ingest.sh: wrk is needed (apt-get install -y wrk)" >&2; exit 1; }
-swift build -c release --product rca-assistant >/dev/null
-binary="$(swift build -c release --show-bin-path)/rca-assistant"
+binary="$(release_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
 

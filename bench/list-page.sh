@@ -14,8 +14,7 @@ backend="${1:-sqlite}"
 tickets="${2:-1000000}"
 password="bench list password 42"
 
-swift build -c release --product rca-assistant >/dev/null
-binary="$(swift build -c release --show-bin-path)/rca-assistant"
+binary="$(release_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
 export DATA_DIR="$work/data" WEBHOOK_TOKEN="bench-webhook-token-0123456789" LOG_LEVEL=error SLA_CHECK_SECONDS=3600

@@ -11,8 +11,7 @@ cd "$(dirname "$0")/.."
 copies="${1:-10000}"
 token="bench-webhook-token-0123456789"
 
-swift build -c release --product rca-assistant >/dev/null
-binary="$(swift build -c release --show-bin-path)/rca-assistant"
+binary="$(release_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
 start_standin bench/fake_slack.py "$work"

@@ -9,6 +9,13 @@ debug_binary() {
     echo "$binary"
 }
 
+# The release rca-assistant the benchmarks measure, built first (an
+# incremental build when the sources changed).
+release_binary() {
+    swift build -c release --product rca-assistant >/dev/null || return 1
+    echo "$(swift build -c release --show-bin-path)/rca-assistant"
+}
+
 # A TCP port that was free a moment ago on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

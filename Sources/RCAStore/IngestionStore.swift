@@ -337,7 +337,7 @@ public struct IngestionStore: Sendable {
 /// in text columns, though JSON strings may carry them (`\u0000`).
 enum StoredText {
     static func clean(_ text: String) -> String {
-        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 }
 
@@ -357,7 +357,8 @@ public enum TicketID {
     }
 
     public static func make(source: AlertSource, at date: Date) -> String {
-        let compact = Timestamp.string(from: date).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let digits = Timestamp.string(from: date).utf8.prefix(19).filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: ":") }
+        let compact = String(decoding: digits, as: UTF8.self)
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         return "\(prefix(for: source))-\(compact)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
     }

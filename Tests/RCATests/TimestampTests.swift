@@ -1,5 +1,6 @@
 import Foundation
 import RCACore
+import RCAStore
 import Testing
 
 @Suite("Timestamps")
@@ -28,5 +29,20 @@ struct TimestampTests {
         #expect(Timestamp.date(from: "2026-11-29T06:00:00Z") != nil)
         #expect(Timestamp.date(from: "2026-11-29T06:00:00+01:00") != nil)
         #expect(Timestamp.date(from: "not a time") == nil)
+    }
+}
+
+@Suite("Ticket ids")
+struct TicketIDTests {
+    @Test("a ticket id is the source's prefix, the UTC second it happened and eight hex digits", arguments: [
+        (AlertSource.adf, "ADF"), (.databricks, "DBX"), (.azureMonitor, "AZM"), (.alertmanager, "ALM"), (.generic, "GEN"),
+    ])
+    func shape(source: AlertSource, prefix: String) throws {
+        let id = TicketID.make(source: source, at: Date(timeIntervalSince1970: 1_795_962_622.75))
+        let parts = id.split(separator: "-")
+        #expect(parts.count == 3, "\(id)")
+        #expect(parts[0] == prefix)
+        #expect(parts[1] == "20261129T143022")
+        #expect(parts[2].count == 8 && parts[2].allSatisfy(\.isHexDigit), "\(id)")
     }
 }
