@@ -221,6 +221,23 @@ public final class Database: Sendable {
         }
     }
 
+    /// Runs `body` on the writing connection with every statement committed
+    /// on its own; for a write that is one statement, atomic by itself. It
+    /// saves the two round trips of `BEGIN` and `COMMIT` (on PostgreSQL)
+    /// that `transaction` would add to it.
+    public func autocommit<Result: Sendable>(
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        switch backend {
+        case .sqlite(let writer, _, let lock, _):
+            return try await lock.withLock { try await body(writer.sql(queryLogLevel: .trace)) }
+        case .postgres(let client, _, let timeout):
+            return try await withPostgresConnection(client, timeout: timeout) { connection in
+                try await body(LiveConnectionSQLDatabase(connection, logger: self.logger))
+            }
+        }
+    }
+
     /// How long a SQLite statement waits for another process's write lock
     /// before failing with "database is locked".
     static let sqliteBusyTimeoutMilliseconds = 5000

@@ -119,17 +119,27 @@ public struct JobQueue: Sendable {
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
         let leaseToken = "\(owner):\(RandomSecret.token(bits: 96))"
         let locking = database.dialect.claimLockingClause
-        guard try await anyDue(nowMillis: nowMillis) else { return [] }
-        let rows = try await database.transaction { sql in
-            let abandoned = try await Self.lease(
-                "state = 'running' AND lease_expires_at <= \(bind: nowMillis) ORDER BY lease_expires_at, id",
-                limit: limit, token: leaseToken, expires: expires, now: now, locking: locking, on: sql
-            )
-            guard abandoned.count < limit else { return abandoned }
-            return abandoned + (try await Self.lease(
-                "state = 'queued' AND run_after <= \(bind: nowMillis) ORDER BY run_after, id",
-                limit: limit - abandoned.count, token: leaseToken, expires: expires, now: now, locking: locking, on: sql
-            ))
+        let due = try await dueWork(nowMillis: nowMillis)
+        let queued: SQLQueryString = "state = 'queued' AND run_after <= \(bind: nowMillis) ORDER BY run_after, id"
+        let rows: [any SQLRow]
+        switch (due.abandoned, due.queued) {
+        case (false, false):
+            return []
+        case (false, true):
+            rows = try await database.autocommit { sql in
+                try await Self.lease(queued, limit: limit, token: leaseToken, expires: expires, now: now, locking: locking, on: sql)
+            }
+        case (true, _):
+            rows = try await database.transaction { sql in
+                let abandoned = try await Self.lease(
+                    "state = 'running' AND lease_expires_at <= \(bind: nowMillis) ORDER BY lease_expires_at, id",
+                    limit: limit, token: leaseToken, expires: expires, now: now, locking: locking, on: sql
+                )
+                guard abandoned.count < limit else { return abandoned }
+                return abandoned + (try await Self.lease(
+                    queued, limit: limit - abandoned.count, token: leaseToken, expires: expires, now: now, locking: locking, on: sql
+                ))
+            }
         }
         return try rows.map { row in
             ClaimedJob(
@@ -143,18 +153,20 @@ public struct JobQueue: Sendable {
         }.sorted { $0.id < $1.id }
     }
 
-    /// Whether any job is due or abandoned, looked up with a read: a worker
-    /// that finds nothing to do (most claims, when workers wait on an idle
-    /// queue) then costs no write transaction, which on SQLite would queue
-    /// behind ingestion for the single writer.
-    private func anyDue(nowMillis: Int64) async throws -> Bool {
+    /// Whether any job is due, and whether any lease ran out, looked up with
+    /// a read: a worker that finds nothing to do (most claims, when workers
+    /// wait on an idle queue) then costs no write, which on SQLite would queue
+    /// behind ingestion for the single writer; and a claim when no lease ran
+    /// out (nearly all of them) is one statement instead of a transaction of two.
+    private func dueWork(nowMillis: Int64) async throws -> (queued: Bool, abandoned: Bool) {
         try await database.read { sql in
-            try await sql.raw(
+            guard let row = try await sql.raw(
                 """
-                SELECT 1 AS due WHERE EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND run_after <= \(bind: nowMillis))
-                   OR EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND lease_expires_at <= \(bind: nowMillis))
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND run_after <= \(bind: nowMillis)) THEN 1 ELSE 0 END AS queued,
+                       CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND lease_expires_at <= \(bind: nowMillis)) THEN 1 ELSE 0 END AS abandoned
                 """
-            ).first() != nil
+            ).first() else { return (false, false) }
+            return (try row.decode(column: "queued", as: Int.self) == 1, try row.decode(column: "abandoned", as: Int.self) == 1)
         }
     }
 
@@ -188,7 +200,7 @@ public struct JobQueue: Sendable {
     /// out and another worker holds the job now).
     @discardableResult
     public func complete(_ job: ClaimedJob) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.autocommit { sql in
             try await complete(job, on: sql)
         }
     }
@@ -203,7 +215,7 @@ public struct JobQueue: Sendable {
     /// Returns a claimed job to the queue to be tried again at `runAfter`.
     @discardableResult
     public func retry(_ job: ClaimedJob, at runAfter: Date, error: String) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.autocommit { sql in
             try await finish(job, state: "queued", runAfter: runAfter, error: error, on: sql)
         }
     }
@@ -211,7 +223,7 @@ public struct JobQueue: Sendable {
     /// Gives up on a claimed job; it stays in the table with its error.
     @discardableResult
     public func fail(_ job: ClaimedJob, error: String) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.autocommit { sql in
             try await finish(job, state: "failed", runAfter: nil, error: error, on: sql)
         }
     }
@@ -220,7 +232,7 @@ public struct JobQueue: Sendable {
     /// when the lease was already lost.
     public func extendLease(_ job: ClaimedJob, now: Date = Date()) async throws -> Bool {
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
-        return try await database.transaction { sql in
+        return try await database.autocommit { sql in
             try await sql.raw(
                 """
                 UPDATE jobs SET lease_expires_at = \(bind: expires)
