@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import RCAAnalysis
@@ -102,14 +103,20 @@ public func buildApplication(
     )
     var app = Application(
         router: buildRouter(dependencies),
-        server: .http1WebSocketUpgrade(
-            configuration: .init(
-                http1: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))),
-                // Pings keep a quiet dashboard's socket inside the idle timeout (its pongs are reads).
-                ws: .init(autoPing: .enabled(timePeriod: .milliseconds(Int64(configuration.idleTimeoutSeconds) * 500)))
+        server: HTTPServerBuilder { responder in
+            FirstRequestDeadline(
+                timeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder,
+                    configuration: .init(
+                        http1: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))),
+                        // Pings keep a quiet dashboard's socket inside the idle timeout (its pongs are reads).
+                        ws: .init(autoPing: .enabled(timePeriod: .milliseconds(Int64(configuration.idleTimeoutSeconds) * 500)))
+                    )
+                ) { request, _, logger in
+                    await liveSocket.shouldUpgrade(request, logger: logger)
+                }
             )
-        ) { request, _, logger in
-            await liveSocket.shouldUpgrade(request, logger: logger)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rca-assistant"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -1,4 +1,5 @@
-"""Hostile senders against a real server: a client that stalls mid-request,
+"""Hostile senders against a real server: a client that stalls mid-request
+or before finishing its request head,
 a guesser of the webhook token, bodies nested a hundred thousand deep.
 The server must answer each with a clear 4xx or close the connection, keep
 serving everyone else, and keep a quiet dashboard's WebSocket open."""
@@ -59,12 +60,44 @@ def deep_nesting_is_refused(server):
     print("hostile: bodies nested 100,000 deep got 4xx and were kept; the server went on serving")
 
 
+def stalled_head_is_closed(server):
+    """Connecting and sending nothing, or only part of a request head (a
+    slowloris client trickling header bytes), does not hold a connection
+    past the timeout; a head sent slowly but whole in time is served."""
+    for label, first_bytes in [("sent nothing", b""), ("sent half a request head", b"POST /azure-monitor HTTP/1.1\r\nHost: 127.0.0.1\r\n")]:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=IDLE_SECONDS * 5) as stalled:
+            stalled.sendall(first_bytes)
+            started = time.time()
+            try:
+                closed = stalled.recv(4096) == b""
+            except socket.timeout:
+                closed = False
+            waited = time.time() - started
+        assert closed, f"a connection that {label} was answered or left open"
+        assert waited < IDLE_SECONDS * 3, f"a connection that {label} was held for {waited:.1f} s"
+        print(f"hostile: a connection that {label} was closed after {waited:.1f} s")
+    body = json.dumps({"resource": "pl_slow_head", "error_message": "sent slowly"}).encode()
+    head = (f"POST /webhook/generic HTTP/1.1\r\nHost: 127.0.0.1\r\nX-RCA-Token: {WEBHOOK_TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=IDLE_SECONDS * 5) as slow:
+        for start in range(0, len(head), len(head) // 4 + 1):
+            slow.sendall(head[start:start + len(head) // 4 + 1])
+            time.sleep(IDLE_SECONDS / 8)
+        slow.sendall(body)
+        answer = b""
+        while chunk := slow.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 202"), answer[:200]
+    print("hostile: a request head sent in pieces within the timeout was served")
+
+
 def main():
     work = scratch()
     server = Server(work / "data", {"IDLE_TIMEOUT_SECONDS": str(IDLE_SECONDS), "WEBHOOK_GUESS_LIMIT": str(GUESS_LIMIT)}, name="hostile").start()
     try:
         token = sign_in(server)
         stalled_client_is_closed(server)
+        stalled_head_is_closed(server)
         quiet_dashboard_stays_connected(server, token)
         deep_nesting_is_refused(server)
         token_guessing_is_refused(server)
