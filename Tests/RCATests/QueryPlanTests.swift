@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import RCAStore
+import RCATesting
+import SQLKit
+import Synchronization
+import Testing
+
+/// Keeps the SQL of every statement a database runs (SQLiteKit logs each one
+/// at trace level), once recording is switched on.
+final class StatementRecorder: Sendable {
+    private struct State {
+        var recording = false
+        var statements: [String] = []
+    }
+
+    private let state = Mutex(State())
+
+    var statements: [String] { state.withLock { $0.statements } }
+
+    func start() { state.withLock { $0.recording = true } }
+
+    fileprivate func record(_ sql: String) {
+        state.withLock { if $0.recording { $0.statements.append(sql) } }
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "statements") { _ in Handler(recorder: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    private struct Handler: LogHandler {
+        let recorder: StatementRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            guard event.message.description == "Executing query", case .string(let sql)? = event.metadata?["sql"] else { return }
+            recorder.record(sql)
+        }
+    }
+}
+
+@Suite("Query plans of the ingestion and worker paths")
+struct QueryPlanTests {
+    /// Tables that grow with every alert: reading them without an index, or
+    /// sorting what an index could give in order, gets slower as they fill.
+    static let growingTables = ["tickets", "jobs", "audit_trail", "raw_payloads", "deliveries", "ticket_links"]
+
+    @Test("every statement from webhook to stored analysis (cache hits and a recurrence included) finds its rows by index and sorts nothing")
+    func workerStatementsUseIndexes() async throws {
+        let recorder = StatementRecorder()
+        let testDatabase = try await TestDatabase.make(.sqlite)
+        defer { Task { await testDatabase.destroy() } }
+        let database = try await testDatabase.open(migrated: true, logger: recorder.logger)
+        recorder.start()
+        let harness = PipelineHarness(database: database, environment: ["WORKER_CONCURRENCY": "2"])
+        try await harness.run { client, harness in
+            for (pipeline, run) in [("pl_orders", "r1"), ("pl_invoices", "r2"), ("pl_orders", "r3")] {
+                let id = try await harness.post(client, generic: [
+                    "resource": pipeline, "run_id": run, "error_message": "java.lang.OutOfMemoryError: Java heap space in stage 4",
+                ])
+                try await harness.settle(id)
+            }
+        }
+        let statements = Set(recorder.statements.filter { statement in
+            let verb = statement.prefix(6).uppercased()
+            return ["SELECT", "UPDATE", "DELETE"].contains(verb) || (verb == "INSERT" && statement.uppercased().contains("SELECT"))
+        })
+        #expect(statements.count >= 8, "the paths ran: \(statements.count) statements recorded")
+        var problems: [String] = []
+        for statement in statements.sorted() {
+            let plan = try await database.read { sql in
+                try await sql.raw("EXPLAIN QUERY PLAN \(unsafeRaw: statement)").all().map { try $0.decode(column: "detail", as: String.self) }
+            }
+            for step in plan {
+                let fullScan = Self.growingTables.contains { step == "SCAN \($0)" || step.hasPrefix("SCAN \($0) ") && !step.contains("USING") }
+                if fullScan || step.contains("TEMP B-TREE") {
+                    problems.append("\(step) in: \(statement.replacingOccurrences(of: "\n", with: " "))")
+                }
+            }
+        }
+        await database.close()
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+}
