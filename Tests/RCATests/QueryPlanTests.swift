@@ -53,14 +53,17 @@ struct QueryPlanTests {
     /// sorting what an index could give in order, gets slower as they fill.
     static let growingTables = ["tickets", "jobs", "audit_trail", "raw_payloads", "deliveries", "ticket_links"]
 
-    @Test("every statement from webhook to stored analysis (cache hits and a recurrence included) finds its rows by index and sorts nothing")
+    @Test("every statement from webhook to Slack and Jira (cache hits and a recurrence included) finds its rows by index and sorts nothing")
     func workerStatementsUseIndexes() async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
         let recorder = StatementRecorder()
         let testDatabase = try await TestDatabase.make(.sqlite)
         defer { Task { await testDatabase.destroy() } }
         let database = try await testDatabase.open(migrated: true, logger: recorder.logger)
         recorder.start()
-        let harness = PipelineHarness(database: database, environment: ["WORKER_CONCURRENCY": "2"])
+        let environment = NotificationTests.environment(slack: slack, jira: jira).merging(["WORKER_CONCURRENCY": "2"]) { $1 }
+        let harness = PipelineHarness(database: database, environment: environment)
         try await harness.run { client, harness in
             for (pipeline, run) in [("pl_orders", "r1"), ("pl_invoices", "r2"), ("pl_orders", "r3")] {
                 let id = try await harness.post(client, generic: [
@@ -68,12 +71,17 @@ struct QueryPlanTests {
                 ])
                 try await harness.settle(id)
             }
+            try await eventually(20, "both tickets reached Slack and Jira, and the recurrence edited its message") {
+                slack.posts == 2 && jira.creates.withLock { $0 } == 2 && slack.messages.withLock { $0.contains { $0.updates >= 1 } }
+            }
         }
+        await slack.server.stop()
+        await jira.server.stop()
         let statements = Set(recorder.statements.filter { statement in
             let verb = statement.prefix(6).uppercased()
             return ["SELECT", "UPDATE", "DELETE"].contains(verb) || (verb == "INSERT" && statement.uppercased().contains("SELECT"))
         })
-        #expect(statements.count >= 8, "the paths ran: \(statements.count) statements recorded")
+        #expect(statements.count >= 15, "the paths ran: \(statements.count) statements recorded")
         var problems: [String] = []
         for statement in statements.sorted() {
             let plan = try await database.read { sql in
