@@ -5,7 +5,8 @@
 # an API fuzz run,
 # and, with PostgreSQL (RCA_TEST_POSTGRES_URL), the crash test again, a
 # PostgreSQL server stopped and started under load, and three replicas
-# sharing one database.
+# sharing one database. RCA_SYSTEM_LOG_LEVEL (default warning) sets the
+# servers' LOG_LEVEL; their logs are kept beside each test's scratch data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="$(scripts/test-venv.sh)"

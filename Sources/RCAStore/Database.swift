@@ -171,7 +171,7 @@ public final class Database: Sendable {
         configuration.options.connectTimeout = connectTimeout
         configuration.options.maximumConnections = 16
         var poolLogger = logger
-        poolLogger.logLevel = logger.logLevel
+        poolLogger.logLevel = max(logger.logLevel, .warning)
         let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         let runTask = Task { await client.run() }
         let database = Database(
@@ -500,10 +500,9 @@ private final class OnceResult<Value: Sendable>: Sendable {
     }
 }
 
-/// Set once a pooled connection was leased, so that a slow query is not
-/// mistaken for an unreachable server.
 /// Whether an operation got its connection before its caller gave up
-/// waiting; decided once, so that work the caller was told failed never runs.
+/// waiting; decided once, so that work the caller was told failed never runs,
+/// and a slow query is not mistaken for an unreachable server.
 private final class LeaseDecision: Sendable {
     private enum State { case waiting, leased, abandoned }
     private let state = Mutex(State.waiting)
