@@ -215,9 +215,7 @@ public final class Database: Sendable {
         case .sqlite(_, let reader, _, _):
             return try await body(reader.sql(queryLogLevel: .trace))
         case .postgres(let client, _, let timeout):
-            return try await withPostgresConnection(client, timeout: timeout) { connection in
-                try await body(LiveConnectionSQLDatabase(connection, logger: self.logger))
-            }
+            return try await withPostgresSQL(client, timeout: timeout, body)
         }
     }
 
@@ -232,9 +230,7 @@ public final class Database: Sendable {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock { try await body(writer.sql(queryLogLevel: .trace)) }
         case .postgres(let client, _, let timeout):
-            return try await withPostgresConnection(client, timeout: timeout) { connection in
-                try await body(LiveConnectionSQLDatabase(connection, logger: self.logger))
-            }
+            return try await withPostgresSQL(client, timeout: timeout, body)
         }
     }
 
@@ -266,8 +262,8 @@ public final class Database: Sendable {
                 return try await Self.inTransaction(sql, begin: nil, body)
             }
         case .postgres(let client, _, let timeout):
-            return try await withPostgresConnection(client, timeout: timeout) { connection in
-                try await Self.inTransaction(LiveConnectionSQLDatabase(connection, logger: self.logger), begin: "BEGIN", body)
+            return try await withPostgresSQL(client, timeout: timeout) { sql in
+                try await Self.inTransaction(sql, begin: "BEGIN", body)
             }
         }
     }
@@ -361,6 +357,20 @@ public final class Database: Sendable {
 
     /// The longest a PostgreSQL operation may take once it has a connection.
     static let operationTimeout = Duration.seconds(30)
+
+    /// Runs `body` with a pooled connection whose statements fail at once,
+    /// rather than never return, once the server has closed it
+    /// (`LiveConnectionSQLDatabase`): every statement the store sends to
+    /// PostgreSQL goes through here.
+    private func withPostgresSQL<Result: Sendable>(
+        _ client: PostgresClient,
+        timeout: Duration,
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await withPostgresConnection(client, timeout: timeout) { connection in
+            try await body(LiveConnectionSQLDatabase(connection, logger: self.logger))
+        }
+    }
 
     /// Leases a pooled connection and runs `body` on it, giving up with
     /// `DatabaseError.unavailable` when no connection can be had within
