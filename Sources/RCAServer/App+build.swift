@@ -169,7 +169,9 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         token: dependencies.webhookToken,
         maxBodyBytes: dependencies.configuration.maxBodyBytes,
         ingestion: ingestion,
-        guesses: dependencies.configuration.webhookGuessLimit > 0 ? GuessThrottle(limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600)) : nil
+        guesses: dependencies.configuration.webhookGuessLimit > 0
+            ? GuessThrottle(database: dependencies.database, scope: "webhook-address", limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600))
+            : nil
     ).register(on: router)
     let users = UserStore(database: dependencies.database)
     let authenticator = SessionAuthenticator(tokens: dependencies.sessionTokens, users: users)
@@ -180,8 +182,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         users: users,
         hasher: hasher,
         tokens: dependencies.sessionTokens,
-        accountThrottle: GuessThrottle(limit: 5),
-        addressThrottle: GuessThrottle(limit: 20),
+        accountThrottle: GuessThrottle(database: dependencies.database, scope: "sign-in-account", limit: 5),
+        addressThrottle: GuessThrottle(database: dependencies.database, scope: "sign-in-address", limit: 20),
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)

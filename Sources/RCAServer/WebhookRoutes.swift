@@ -39,7 +39,7 @@ struct WebhookRoutes: Sendable {
     }
 
     private func receive(_ request: Request, context: AppRequestContext, parser: any AlertPayloadParser) async throws -> Response {
-        try authenticate(request, from: context.remoteAddress?.ipAddress ?? "unknown")
+        try await authenticate(request, from: context.remoteAddress?.ipAddress ?? "unknown")
         let receivedAt = Date()
         let (body, size) = try await read(request.body)
         let payload = IncomingPayload(
@@ -79,18 +79,13 @@ struct WebhookRoutes: Sendable {
         return try answer.response(from: request, context: context).with(status: .accepted)
     }
 
-    private func authenticate(_ request: Request, from address: String) throws {
-        if let wait = guesses?.retryAfter([address]) {
-            let seconds = String(Int(wait.rounded(.up)))
-            throw APIError(
-                .tooManyRequests,
-                "too many requests with a wrong webhook token from this address; try again in \(seconds) s",
-                headers: [.retryAfter: seconds]
-            )
-        }
+    private func authenticate(_ request: Request, from address: String) async throws {
+        if let wait = guesses?.knownRetryAfter(address) { throw Self.lockedOut(wait) }
         let presented = request.headers[Self.tokenHeader] ?? request.uri.queryParameters.get("token")
         guard let presented, ConstantTime.equals(presented, token) else {
-            guesses?.recordFailure([address])
+            // Past the limit by guesses another replica counted: refused like
+            // the right token would be, so the answer tells nothing.
+            if let wait = try await guesses?.recordFailure(address) { throw Self.lockedOut(wait) }
             throw APIError(
                 .unauthorized,
                 presented == nil
@@ -98,6 +93,15 @@ struct WebhookRoutes: Sendable {
                     : "wrong webhook token; the server prints the webhook URLs with the right one at start"
             )
         }
+    }
+
+    private static func lockedOut(_ wait: TimeInterval) -> APIError {
+        let seconds = String(Int(wait.rounded(.up)))
+        return APIError(
+            .tooManyRequests,
+            "too many requests with a wrong webhook token from this address; try again in \(seconds) s",
+            headers: [.retryAfter: seconds]
+        )
     }
 
     /// Reads at most `maxBodyBytes + 1` bytes: enough to know the body is too

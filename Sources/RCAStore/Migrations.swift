@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -362,6 +362,24 @@ extension Migrator {
             """,
             "DROP INDEX idx_jobs_claim",
             "CREATE INDEX idx_jobs_claim ON jobs (state, run_after, id)",
+        ]
+    }
+
+    /// Failed guesses of secrets (sign-in passwords, the webhook token),
+    /// counted in a window per account or address, so that every replica and
+    /// a restarted server hold a guesser to the same limit.
+    static let guessFailures = Migration(version: 9, name: "guess failures") { _ in
+        [
+            """
+            CREATE TABLE guess_failures (
+                scope TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                window_started TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (scope, subject)
+            )
+            """,
+            "CREATE INDEX idx_guess_failures_window ON guess_failures (scope, window_started)",
         ]
     }
 }

@@ -109,6 +109,29 @@ struct DashboardAPITests {
         }
     }
 
+    @Test("failed sign-ins are counted across replicas: three on one and two on another lock the account on both", arguments: TestBackend.enabled)
+    func sharedLoginLimit(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { one in
+                try await buildApplication(harness.dependencies).test(.router) { (two: any TestClientProtocol) async throws in
+                    for client in [one, two, one, two, one] as [any TestClientProtocol] {
+                        #expect(try await H.login(client, "admin@example.com", password: "guess").status == .unauthorized)
+                    }
+                    #expect(try await H.login(two, "admin@example.com").status == .tooManyRequests)
+                    #expect(try await H.login(one, "admin@example.com").status == .tooManyRequests)
+
+                    #expect(try await H.login(one, "viewer@example.com", password: "guess").status == .unauthorized)
+                    #expect(try await H.login(two, "viewer@example.com").status == .ok)
+                    for client in [one, one, two, two] as [any TestClientProtocol] {
+                        #expect(try await H.login(client, "viewer@example.com", password: "guess").status == .unauthorized)
+                    }
+                    #expect(try await H.login(one, "viewer@example.com").status == .ok, "a right password clears the earlier failures")
+                }
+            }
+        }
+    }
+
     @Test("every API route but login refuses a missing, forged, expired, alg-none or revoked token with 401")
     func tokens() async throws {
         try await TestDatabase.with(.sqlite) { database, _ in

@@ -222,6 +222,35 @@ struct WebhookRoutesTests {
         }
     }
 
+    @Test("two replicas on one database share the webhook guess limit; the right token is refused too once it is spent", arguments: TestBackend.enabled)
+    func sharedGuessLimit(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let environment = ["WEBHOOK_GUESS_LIMIT": "4"]
+            let first = buildApplication(try H.dependencies(database, environment: environment))
+            let second = buildApplication(try H.dependencies(database, environment: environment))
+            let body = try Fixture.data("databricks/webhook-jobs.on_failure.job-run.json")
+            try await first.test(.router) { one in
+                try await second.test(.router) { (two: any TestClientProtocol) async throws in
+                    for client in [one, one, two] as [any TestClientProtocol] {
+                        #expect(try await H.post(client, "/databricks-monitor", body, token: "guess-0123456789").status == .unauthorized)
+                    }
+                    #expect(try await H.post(two, "/databricks-monitor", body, token: nil).status == .unauthorized, "the limit's last try")
+                    #expect(try await H.post(two, "/databricks-monitor", body).status == .tooManyRequests, "the replica that counted the last try")
+
+                    let guessed = try await H.post(one, "/databricks-monitor", body, token: "guess-again-0123456789")
+                    #expect(guessed.status == .tooManyRequests, "the other replica learns of the lock from the database")
+                    #expect(Int(guessed.headers[.retryAfter] ?? "") ?? 0 > 500)
+                    #expect(try await H.post(one, "/databricks-monitor", body).status == .tooManyRequests)
+                }
+            }
+            let restarted = buildApplication(try H.dependencies(database, environment: environment))
+            try await restarted.test(.router) { (client: any TestClientProtocol) async throws in
+                #expect(try await H.post(client, "/databricks-monitor", body, token: "guess-0123456789").status == .tooManyRequests, "a restart keeps the count")
+            }
+            #expect(try await RawPayloadStore(database: database).count() == 0)
+        }
+    }
+
     @Test("bad bodies get a 4xx that says what is wrong, and every one is kept for replay", arguments: TestBackend.enabled)
     func badBodies(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in

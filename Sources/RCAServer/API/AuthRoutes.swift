@@ -51,9 +51,8 @@ struct AuthRoutes: Sendable {
     private func login(_ request: Request, context: AppRequestContext) async throws -> Session {
         let credentials = try await APIInput.decode(Credentials.self, from: request, context: context)
         let email = UserStore.normalize(email: credentials.email)
-        let account = [email]
-        let address = [context.remoteAddress?.ipAddress ?? "unknown"]
-        if let wait = [accountThrottle.retryAfter(account), addressThrottle.retryAfter(address)].compactMap({ $0 }).max() {
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = [try await accountThrottle.retryAfter(email), try await addressThrottle.retryAfter(address)].compactMap({ $0 }).max() {
             throw APIError(
                 .tooManyRequests,
                 "too many failed sign-ins for this account or address; try again in \(Int(wait.rounded(.up))) s",
@@ -63,11 +62,11 @@ struct AuthRoutes: Sendable {
         let user = try await users.find(email: email)
         let matches = try await hasher.verify(credentials.password, hash: user?.passwordHash ?? decoyHash)
         guard let user, matches, !user.disabled else {
-            accountThrottle.recordFailure(account)
-            addressThrottle.recordFailure(address)
+            try await accountThrottle.recordFailure(email)
+            try await addressThrottle.recordFailure(address)
             throw APIError(.unauthorized, "wrong e-mail or password")
         }
-        accountThrottle.reset(email)
+        try await accountThrottle.reset(email)
         try await users.recordLogin(id: user.id)
         let (token, expires) = try await tokens.issue(userID: user.id, email: user.email, role: user.role)
         return Session(token: token, expires_at: Timestamp.string(from: expires), user: UserView(email: user.email, name: user.fullName, role: user.role.rawValue))

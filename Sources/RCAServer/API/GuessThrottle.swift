@@ -1,40 +1,63 @@
 import Foundation
+import RCAStore
 import Synchronization
 
 /// Slows down guessing of secrets (passwords, the webhook token): after
-/// `limit` failures for one key (an account, or an address) within `window`,
-/// further tries are refused with 429 until the window has passed. Kept per process; behind a load balancer
-/// each replica counts separately, so the effective limit is `limit` per replica.
+/// `limit` failures for one key (an account, or an address) in a window,
+/// further tries are refused with 429 until the window closes. The failures
+/// are counted in the database (`GuessLedger`), so replicas behind a load
+/// balancer share one limit instead of granting `limit` each. The locks this
+/// process has learned of are also kept in memory, so that checking a
+/// webhook's address, on every webhook, costs no database read.
 public final class GuessThrottle: Sendable {
-    private let limit: Int
-    private let window: TimeInterval
-    private let failures = Mutex<[String: [Date]]>([:])
+    private let ledger: GuessLedger
+    private let knownLocks = Mutex<[String: Date]>([:])
 
-    public init(limit: Int = 5, window: Duration = .seconds(900)) {
-        self.limit = limit
-        self.window = TimeInterval(window.components.seconds)
+    init(database: Database, scope: String, limit: Int, window: Duration = .seconds(900)) {
+        ledger = GuessLedger(database: database, scope: scope, limit: limit, window: window)
     }
 
-    /// How long the caller must wait, if any of `keys` is locked out.
-    func retryAfter(_ keys: [String], now: Date = Date()) -> TimeInterval? {
-        failures.withLock { failures in
-            let waits = keys.compactMap { key -> TimeInterval? in
-                let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < window }
-                failures[key] = recent.isEmpty ? nil : recent
-                guard recent.count >= limit, let oldest = recent.first else { return nil }
-                return window - now.timeIntervalSince(oldest)
+    /// How long the caller must wait, if this process knows of a lock on `key`.
+    func knownRetryAfter(_ key: String, now: Date = Date()) -> TimeInterval? {
+        knownLocks.withLock { locks in
+            guard let until = locks[key] else { return nil }
+            guard until > now else {
+                locks[key] = nil
+                return nil
             }
-            return waits.max()
+            return until.timeIntervalSince(now)
         }
     }
 
-    func recordFailure(_ keys: [String], now: Date = Date()) {
-        failures.withLock { failures in
-            for key in keys { failures[key, default: []].append(now) }
-        }
+    /// How long the caller must wait, if `key` is locked by failures counted
+    /// on any replica.
+    func retryAfter(_ key: String, now: Date = Date()) async throws -> TimeInterval? {
+        guard let until = try await ledger.lockedUntil(key, now: now) else { return nil }
+        remember(key, lockedUntil: until, now: now)
+        return until.timeIntervalSince(now)
     }
 
-    func reset(_ key: String) {
-        failures.withLock { _ = $0.removeValue(forKey: key) }
+    /// Counts a failure of `key`. Returns how long the caller must wait when
+    /// the key was already locked before this try (by failures another
+    /// replica counted): the try must then be answered as refused, not as wrong.
+    @discardableResult
+    func recordFailure(_ key: String, now: Date = Date()) async throws -> TimeInterval? {
+        let standing = try await ledger.recordFailure(of: key, now: now)
+        guard let until = standing.lockedUntil else { return nil }
+        remember(key, lockedUntil: until, now: now)
+        return standing.failures > ledger.limit ? until.timeIntervalSince(now) : nil
+    }
+
+    /// Forgets `key`'s failures, here and in the database.
+    func reset(_ key: String) async throws {
+        _ = knownLocks.withLock { $0.removeValue(forKey: key) }
+        try await ledger.clear(key)
+    }
+
+    private func remember(_ key: String, lockedUntil until: Date, now: Date) {
+        knownLocks.withLock { locks in
+            locks = locks.filter { $0.value > now }
+            locks[key] = until
+        }
     }
 }
