@@ -23,10 +23,24 @@ struct HealthRoutes: Sendable {
         router.get("/metrics") { _, context in try await metricsText(context: context) }
     }
 
+    /// How long `/ready` waits for the database: probes (Kubernetes' default
+    /// timeout is 1 s) and people both want an answer, not the pool's
+    /// 5 s wait for a connection.
+    static let readyDeadline: Duration = .seconds(1)
+
     private func ready() async throws -> Status {
+        let database = database
         do {
-            try await Migrator(database: database).checkReady()
-        } catch {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await Migrator(database: database).checkReady() }
+                group.addTask {
+                    try await Task.sleep(for: Self.readyDeadline)
+                    throw DatabaseError.unavailable("the database did not answer within \(Self.readyDeadline)")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch let error as DatabaseError {
             throw APIError(.serviceUnavailable, "not ready: \(error.reason)", headers: [.retryAfter: "5"])
         }
         return Status(status: "ready", schema_version: Migrator.latestVersion, database: database.dialect.rawValue)

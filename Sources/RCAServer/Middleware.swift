@@ -75,6 +75,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error.withRequestID(context.id)
+        } catch let error as DatabaseError {
+            throw APIError(.serviceUnavailable, "the database is unavailable (\(error.reason)); retry later", headers: [.retryAfter: "5"])
+                .withRequestID(context.id)
         } catch let error as HTTPError {
             let message = error.body ?? Self.defaultMessage(for: error.status, path: request.uri.path)
             throw APIError(error.status, message, headers: error.headers).withRequestID(context.id)

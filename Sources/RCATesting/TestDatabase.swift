@@ -72,6 +72,15 @@ public struct TestDatabase: Sendable {
         return database
     }
 
+    /// Makes a PostgreSQL test database unreachable, as if its server were
+    /// down: open connections are terminated and new ones refused, until
+    /// `destroy`.
+    public func refuseConnections() async throws {
+        guard let admin = postgresAdmin, case .postgres(let endpoint) = location else { return }
+        try await Self.administer(admin, "ALTER DATABASE \(endpoint.database) WITH ALLOW_CONNECTIONS false")
+        try await Self.administer(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(endpoint.database)'")
+    }
+
     /// Removes the database and the temporary folder.
     public func destroy() async {
         if let admin = postgresAdmin, case .postgres(let endpoint) = location {

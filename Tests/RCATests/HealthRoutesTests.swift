@@ -60,6 +60,28 @@ struct HealthRoutesTests {
         }
     }
 
+    @Test("/ready answers 503 within its one-second deadline while PostgreSQL refuses connections, though a connection is awaited for 5 s",
+          arguments: TestBackend.enabled.filter { $0 == .postgres })
+    func readyWhileAway(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { _, testDatabase in
+            let away = try await Database.open(testDatabase.location, logger: TestDatabase.quietLogger, connectTimeout: .seconds(5))
+            let app = buildApplication(try Self.dependencies(away))
+            try await app.test(.router) { client in
+                try await testDatabase.refuseConnections()
+                let clock = ContinuousClock()
+                let started = clock.now
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    let waited = clock.now - started
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(waited < .seconds(3), "answered after \(waited)")
+                    let body = try JSONDecoder().decode(ErrorBody.self, from: Data(response.body.readableBytesView))
+                    #expect(body.error.hasPrefix("not ready: the database"), "\(body.error)")
+                }
+            }
+            await away.close()
+        }
+    }
+
     @Test("/metrics counts requests by route and status, and shows the queue depth")
     func metrics() async throws {
         try await TestDatabase.with(.sqlite) { database, _ in

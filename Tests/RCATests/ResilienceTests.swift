@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import RCACore
 import RCAServer
 import RCAStore
 import RCATesting
@@ -71,6 +72,31 @@ struct ResilienceTests {
                 }
             }
             await admin.close()
+        }
+    }
+
+    @Test("with the database away, sign-in, the dashboard API and a wrong webhook token get 503 with Retry-After and a reason, never 500",
+          arguments: TestBackend.enabled.filter { $0 == .postgres })
+    func apiWhileAway(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { _, testDatabase in
+            let away = try await Database.open(testDatabase.location, logger: TestDatabase.quietLogger, connectTimeout: .seconds(1))
+            let harness = try await APIHarness.make(away)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let token = try await APIHarness.token(client, .viewer)
+                try await testDatabase.refuseConnections()
+                let answers = [
+                    try await APIHarness.login(client, "viewer@example.com"),
+                    try await APIHarness.call(client, .get, "/api/open-tickets", token: token),
+                    try await APIHarness.call(client, .get, "/api/summary", token: token),
+                    try await WebhookHarness.post(client, "/webhook/generic", Data("{}".utf8), token: "a-wrong-token-0123456789"),
+                ]
+                for answer in answers {
+                    #expect(answer.status == .serviceUnavailable, "\(String(buffer: answer.body))")
+                    #expect(answer.headers[.retryAfter] == "5")
+                    #expect(try WebhookHarness.failure(answer).error.hasPrefix("the database is unavailable"))
+                }
+            }
+            await away.close()
         }
     }
 }
