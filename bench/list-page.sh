@@ -4,8 +4,9 @@
 # 10 % in progress, four priorities, a year of first-seen times) by SQL,
 # starts the release server on it, signs in, and times each page request
 # (first pages of every tab and sort, following next_cursor 20 pages deep,
-# a search, the summary) over one kept-alive connection: median and p99 of
-# 200 requests each, and the server's peak RSS.
+# a search) over one kept-alive connection: median and p99 of 200 requests
+# each; then the summary: once, from 10 dashboards at once after its reuse
+# window, and once more at once; and the server's peak RSS.
 #   bench/list-page.sh [sqlite|postgres] [tickets]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +61,7 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"; [ -z "${database:-}" ]
 wait_ready "$port"
 
 python3 - "$port" "$password" <<'PY'
-import http.client, json, statistics, sys, time
+import concurrent.futures, http.client, json, statistics, sys, time
 port, password = int(sys.argv[1]), sys.argv[2]
 connection = http.client.HTTPConnection("127.0.0.1", port)
 
@@ -97,6 +98,22 @@ for page in range(20):
     cursor = answer["next_cursor"]
 report("/api/closed-tickets newest, page 21", f"{path}&cursor={cursor}")
 report("/api/open-tickets search=pl_sales_42 limit=50", "/api/open-tickets?limit=50&search=pl_sales_42", rounds=20)
-report("/api/summary", "/api/summary", rounds=10)
+
+def summary_once():
+    other = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    started = time.perf_counter()
+    other.request("GET", "/api/summary", headers=auth)
+    response = other.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+    return (time.perf_counter() - started) * 1000
+
+first = summary_once()
+print(f"{'/api/summary, first request':<48} {first:9.0f} ms")
+time.sleep(min(first * 4 / 1000, 30) + 1)
+with concurrent.futures.ThreadPoolExecutor(10) as pool:
+    times = sorted(pool.map(lambda _: summary_once(), range(10)))
+print(f"{'/api/summary, 10 dashboards at once':<48} median {statistics.median(times):7.0f} ms   slowest {times[-1]:7.0f} ms")
+print(f"{'/api/summary, asked again at once':<48} {summary_once():9.0f} ms")
 PY
 echo "backend=$backend tickets=$tickets peak_rss_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$server/status") / 1024 ))"

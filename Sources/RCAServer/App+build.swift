@@ -187,7 +187,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
-    TicketRoutes(database: dependencies.database, changes: changes).register(on: protected)
+    TicketRoutes(database: dependencies.database, changes: changes, summaries: SummaryCache(database: dependencies.database)).register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)
     AdminRoutes(
         database: dependencies.database,

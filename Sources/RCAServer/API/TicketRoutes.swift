@@ -14,6 +14,7 @@ extension TicketLink: ResponseEncodable {}
 struct TicketRoutes: Sendable {
     let database: Database
     let changes: StatusChanges
+    let summaries: SummaryCache
 
     /// One ticket with everything the ticket modal shows.
     struct TicketDetail: ResponseEncodable {
@@ -90,7 +91,7 @@ struct TicketRoutes: Sendable {
         api.get("summary") { request, context in
             _ = try context.require(.viewer)
             let days = try Self.integer(request, "days", default: 14, range: 1...90)
-            return try await DashboardQueries(database: database).summary(days: days)
+            return try await summaries.summary(days: days)
         }
         api.get("audit-trail") { request, context in
             _ = try context.require(.viewer)
