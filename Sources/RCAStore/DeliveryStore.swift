@@ -33,21 +33,19 @@ public struct DeliveryStore: Sendable {
         self.database = database
     }
 
-    /// Takes the lease for `duration`; nil if another worker holds it.
+    /// Takes the lease for `duration`; nil if another worker holds it. One
+    /// statement, atomic by itself: it makes the row on the first attempt and
+    /// takes a free or lapsed lease on the others.
     public func acquire(ticketID: String, channel: String, for duration: Duration, now: Date = Date()) async throws -> DeliveryRecord? {
         let nowMillis = Timestamp.epochMillis(now)
         let until = nowMillis + Int64(duration.components.seconds * 1000)
-        return try await database.transaction { sql in
+        return try await database.autocommit { sql in
             try await sql.raw(
                 """
-                INSERT INTO deliveries (ticket_id, channel, updated_at) VALUES (\(bind: ticketID), \(bind: channel), \(bind: Timestamp.now()))
-                ON CONFLICT (ticket_id, channel) DO NOTHING
-                """
-            ).run()
-            return try await sql.raw(
-                """
-                UPDATE deliveries SET lease_until = \(bind: until), attempts = attempts + 1
-                WHERE ticket_id = \(bind: ticketID) AND channel = \(bind: channel) AND (lease_until IS NULL OR lease_until < \(bind: nowMillis))
+                INSERT INTO deliveries (ticket_id, channel, updated_at, lease_until, attempts)
+                VALUES (\(bind: ticketID), \(bind: channel), \(bind: Timestamp.string(from: now)), \(bind: until), 1)
+                ON CONFLICT (ticket_id, channel) DO UPDATE SET lease_until = excluded.lease_until, attempts = deliveries.attempts + 1
+                WHERE deliveries.lease_until IS NULL OR deliveries.lease_until < \(bind: nowMillis)
                 RETURNING ticket_id, channel, remote_id, location, last_reason, last_error, attempts
                 """
             ).first(decoding: DeliveryRecord.self)
