@@ -1,6 +1,7 @@
 import Foundation
 import RCACore
 import SQLKit
+import Synchronization
 
 /// A unit of background work as a worker sees it after claiming it.
 public struct ClaimedJob: Sendable, Equatable {
@@ -55,6 +56,14 @@ public struct JobQueue: Sendable {
     public let database: Database
     public let leaseDuration: Duration
     public let defaultMaxAttempts: Int
+    /// When a claim last looked for leases that ran out, shared by every
+    /// claimer of this queue in the process.
+    private let lastLookForAbandoned = LastLook()
+
+    /// How often claims that skip the look-up still look for leases that ran
+    /// out, so that a crashed replica's jobs wait at most about this long
+    /// while the queue never runs dry.
+    static let abandonedLookInterval: TimeInterval = 1
 
     public init(database: Database, leaseDuration: Duration = .seconds(60), defaultMaxAttempts: Int = 8) {
         self.database = database
@@ -114,12 +123,20 @@ public struct JobQueue: Sendable {
 
     /// Claims up to `limit` jobs that are due, or whose previous lease ran out.
     /// Concurrent claimers never receive the same job.
-    public func claim(owner: String, limit: Int = 1, now: Date = Date()) async throws -> [ClaimedJob] {
+    ///
+    /// - Parameter afterWork: the caller's previous claim got a job, so more
+    ///   are likely due: on PostgreSQL the claim then leases at once, without
+    ///   first reading whether anything is due (a round trip per job on a busy
+    ///   queue), and looks for leases that ran out only once a second. On
+    ///   SQLite it always reads first: that read does not wait for the single
+    ///   writer, and a lease that finds nothing would.
+    public func claim(owner: String, limit: Int = 1, now: Date = Date(), afterWork: Bool = false) async throws -> [ClaimedJob] {
         let nowMillis = Timestamp.epochMillis(now)
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
         let leaseToken = "\(owner):\(RandomSecret.token(bits: 96))"
         let locking = database.dialect.claimLockingClause
-        let due = try await dueWork(nowMillis: nowMillis)
+        let skipLookUp = afterWork && database.dialect == .postgres && !timeToLookForAbandoned(now)
+        let due = skipLookUp ? (queued: true, abandoned: false) : try await dueWork(nowMillis: nowMillis)
         let queued: SQLQueryString = "state = 'queued' AND run_after <= \(bind: nowMillis) ORDER BY run_after, id"
         let rows: [any SQLRow]
         switch (due.abandoned, due.queued) {
@@ -151,6 +168,14 @@ public struct JobQueue: Sendable {
                 leaseToken: leaseToken
             )
         }.sorted { $0.id < $1.id }
+    }
+
+    private func timeToLookForAbandoned(_ now: Date) -> Bool {
+        lastLookForAbandoned.time.withLock { last in
+            guard now.timeIntervalSince(last) >= Self.abandonedLookInterval else { return false }
+            last = now
+            return true
+        }
     }
 
     /// Whether any job is due, and whether any lease ran out, looked up with
@@ -306,4 +331,9 @@ extension Duration {
     public var seconds: TimeInterval {
         TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
     }
+}
+
+/// The time of the last look for leases that ran out, shared by the copies of a queue.
+private final class LastLook: Sendable {
+    let time = Mutex(Date.distantPast)
 }

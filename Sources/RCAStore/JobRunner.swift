@@ -88,14 +88,16 @@ public struct JobRunner: Service {
     }
 
     private func workLoop(name: String) async {
+        var hadWork = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let job: ClaimedJob?
             do {
-                job = try await queue.claim(owner: name, limit: 1).first
+                job = try await queue.claim(owner: name, limit: 1, afterWork: hadWork).first
             } catch {
                 logger.warning("cannot claim jobs", metadata: ["error": "\(Database.describe(error))"])
                 job = nil
             }
+            hadWork = job != nil
             if let job {
                 await process(job)
                 continue

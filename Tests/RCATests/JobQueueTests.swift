@@ -101,6 +101,45 @@ struct JobQueueTests {
         }
     }
 
+    @Test("on PostgreSQL a claim after one that got work leases in one statement, and still looks for leases that ran out once a second",
+          arguments: TestBackend.enabled)
+    func claimAfterWork(backend: TestBackend) async throws {
+        let recorder = StatementRecorder()
+        let testDatabase = try await TestDatabase.make(backend)
+        let database = try await testDatabase.open(migrated: true, logger: recorder.logger)
+        do {
+            let queue = JobQueue(database: database, leaseDuration: .seconds(30))
+            for number in 1...4 { try await queue.enqueue(kind: "analyze", payload: "{\"n\":\(number)}") }
+            let start = Date()
+            let crashed = try #require(try await queue.claim(owner: "crashed", now: start).first)
+
+            recorder.start()
+            // The SQLite checkpointer's statements are logged too.
+            var statements: [String] { recorder.statements.filter { $0.contains("jobs") } }
+            let first = try await queue.claim(owner: "w", now: start.addingTimeInterval(31), afterWork: true)
+            #expect(first.map(\.id) == [crashed.id], "the first claim looks, and finds the lease that ran out")
+            let looked = statements.count
+            #expect(looked >= 2)
+
+            let second = try await queue.claim(owner: "w", now: start.addingTimeInterval(31.5), afterWork: true)
+            #expect(second.count == 1 && second[0].id != crashed.id)
+            let leaseOnly = backend == .postgres ? 1 : 2
+            #expect(statements.count == looked + leaseOnly, "one UPDATE … RETURNING on PostgreSQL: \(statements.suffix(2))")
+            #expect(statements.last?.hasPrefix("UPDATE jobs") == true)
+
+            let third = try await queue.claim(owner: "w", now: start.addingTimeInterval(32.6), afterWork: true)
+            #expect(third.count == 1)
+            #expect(statements.count == looked + leaseOnly + 2, "a second later it looks again: \(statements.suffix(2))")
+            #expect(try await queue.claim(owner: "w", now: start.addingTimeInterval(32.7)).count == 1, "without work before, it looks first as always")
+        } catch {
+            await database.close()
+            await testDatabase.destroy()
+            throw error
+        }
+        await database.close()
+        await testDatabase.destroy()
+    }
+
     @Test("a job whose lease ran out is claimed again, and the first holder can no longer finish it", arguments: TestBackend.enabled)
     func leaseExpiry(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
