@@ -10,8 +10,10 @@ debug_binary() {
 }
 
 # The release rca-assistant the benchmarks measure, built first (an
-# incremental build when the sources changed).
+# incremental build when the sources changed); BENCH_BINARY names another
+# build instead, to compare two versions on the same machine and day.
 release_binary() {
+    if [ -n "${BENCH_BINARY:-}" ]; then echo "$BENCH_BINARY"; return; fi
     swift build -c release --product rca-assistant >/dev/null || return 1
     echo "$(swift build -c release --show-bin-path)/rca-assistant"
 }
