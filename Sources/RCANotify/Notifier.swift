@@ -135,6 +135,10 @@ public protocol Notifier: Sendable {
     var displayName: String { get }
     /// Whether this reason is worth a delivery on this channel.
     func handles(_ reason: NotificationReason) -> Bool
+    /// Whether a new ticket's delivery needs the webhook body as received
+    /// (the archive does); the others are spared reading it, up to
+    /// `MAX_BODY_BYTES` each.
+    var needsRawPayload: Bool { get }
     /// Looks for a remote object an earlier attempt made but did not get to
     /// record (a crash between the call and the commit); nil if none or if
     /// the channel cannot tell.
@@ -146,4 +150,6 @@ public protocol Notifier: Sendable {
 
 extension Notifier {
     public func lookUp(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference? { nil }
+
+    public var needsRawPayload: Bool { false }
 }

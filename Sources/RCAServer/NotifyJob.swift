@@ -31,7 +31,7 @@ struct NotifyJobHandler: JobHandler {
         guard let record = try await deliveries.acquire(ticketID: ticket.id, channel: notifier.channel, for: lease) else {
             throw JobFailure.retryAfter(.seconds(2), "another worker is delivering to \(notifier.displayName) for \(ticket.id)")
         }
-        let payloadBytes = notifier.handles(.opened) && payload.reason == .opened ? try await rawPayload(ticket.id) : nil
+        let payloadBytes = notifier.needsRawPayload && payload.reason == .opened ? try await rawPayload(ticket.id) : nil
         do {
             var existing = record.remoteID.map { RemoteReference(id: $0, location: record.location) }
             if existing == nil, record.attempts > 1, let found = try await notifier.lookUp(ticket) {

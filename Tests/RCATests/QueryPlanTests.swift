@@ -82,6 +82,8 @@ struct QueryPlanTests {
             return ["SELECT", "UPDATE", "DELETE"].contains(verb) || (verb == "INSERT" && statement.uppercased().contains("SELECT"))
         })
         #expect(statements.count >= 15, "the paths ran: \(statements.count) statements recorded")
+        let bodyReads = statements.filter { $0.contains("raw_payloads") && $0.contains("body") }
+        #expect(bodyReads.isEmpty, "Slack and Jira deliveries do not read the stored webhook bodies: \(bodyReads)")
         var problems: [String] = []
         for statement in statements.sorted() {
             let plan = try await database.read { sql in

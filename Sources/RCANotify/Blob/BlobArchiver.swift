@@ -26,6 +26,8 @@ public struct BlobArchiver: Notifier {
 
     public func handles(_ reason: NotificationReason) -> Bool { reason == .opened }
 
+    public var needsRawPayload: Bool { true }
+
     static func blobName(_ ticket: TicketSnapshot) -> String {
         "\(ticket.firstSeen.prefix(10))/\(ticket.id)-payload.json"
     }
