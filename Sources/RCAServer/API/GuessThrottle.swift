@@ -9,7 +9,7 @@ import Synchronization
 /// balancer share one limit instead of granting `limit` each. The locks this
 /// process has learned of are also kept in memory, so that checking a
 /// webhook's address, on every webhook, costs no database read.
-public final class GuessThrottle: Sendable {
+final class GuessThrottle: Sendable {
     private let ledger: GuessLedger
     private let knownLocks = Mutex<[String: Date]>([:])
 
