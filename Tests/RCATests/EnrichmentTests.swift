@@ -159,7 +159,11 @@ struct AnalysisFailureTests {
         let fake = ScriptedAnswers()
         fake.always(DatabricksEnrichmentTests.runsGet, .init(.serviceUnavailable, body: #"{"error_code":"TEMPORARILY_UNAVAILABLE"}"#))
 
-        let (ticket, audit) = try await DatabricksEnrichmentTests.ingestAndAnalyze(backend, fake: fake, environment: ["JOB_MAX_ATTEMPTS": "1"])
+        // The answer is a prompt 503; the 1 s timeout of the other enrichment
+        // tests could turn a slow answer on a loaded machine into a timeout.
+        let (ticket, audit) = try await DatabricksEnrichmentTests.ingestAndAnalyze(
+            backend, fake: fake, environment: ["JOB_MAX_ATTEMPTS": "1", "ENRICHMENT_TIMEOUT_SECONDS": "10"]
+        )
 
         #expect(ticket.analysisState == "failed")
         #expect(ticket.analysisError == "Databricks Jobs API: the service answered 503")
