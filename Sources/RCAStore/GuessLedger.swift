@@ -30,7 +30,7 @@ public struct GuessLedger: Sendable {
     public let limit: Int
     let window: TimeInterval
 
-    /// - Parameter scope: which secret the guesses are of (`login-account`,
+    /// - Parameter scope: which secret the guesses are of (`sign-in-account`,
     ///   `webhook-address`); each scope counts apart.
     public init(database: Database, scope: String, limit: Int, window: Duration) {
         self.database = database
