@@ -152,8 +152,11 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     router.add(middleware: AccessLogMiddleware(metrics: dependencies.metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
-    HealthRoutes(database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics)
-        .register(on: router)
+    let health = HealthRoutes(
+        database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics,
+        readyDeadline: .seconds(dependencies.configuration.readyTimeoutSeconds)
+    )
+    health.register(on: router)
     guard dependencies.configuration.role.servesWebhooks else { return router }
     let ingestion = Ingestion(
         database: dependencies.database,

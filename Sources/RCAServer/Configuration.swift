@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     /// How often workers look for tickets whose SLA ran out.
     public var slaCheckSeconds: Int
     public var jobLeaseSeconds: Int
+    /// How long `/ready` waits for the database before answering 503.
+    public var readyTimeoutSeconds: Int
     public var jobMaxAttempts: Int
     /// The Databricks workspace and token for the Jobs API; both or neither.
     public var databricks: (host: String, token: String)?
@@ -96,6 +98,7 @@ public struct ServerConfiguration: Sendable {
         workerConcurrency = try reader.integer("WORKER_CONCURRENCY", default: 4, range: 1...256)
         slaCheckSeconds = try reader.integer("SLA_CHECK_SECONDS", default: 15, range: 1...3600)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 5...86_400)
+        readyTimeoutSeconds = try reader.integer("READY_TIMEOUT_SECONDS", default: 1, range: 1...60)
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1_024...67_108_864)
         webhookGuessLimit = try reader.integer("WEBHOOK_GUESS_LIMIT", default: 100, range: 0...1_000_000)

@@ -10,6 +10,10 @@ struct HealthRoutes: Sendable {
     let database: Database
     let jobQueue: JobQueue
     let metrics: AppMetrics
+    /// How long `/ready` waits for the database (`READY_TIMEOUT_SECONDS`):
+    /// probes (Kubernetes' default timeout is 1 s) and people both want an
+    /// answer, not the pool's 5 s wait for a connection.
+    let readyDeadline: Duration
 
     struct Status: ResponseEncodable {
         let status: String
@@ -23,19 +27,15 @@ struct HealthRoutes: Sendable {
         router.get("/metrics") { _, context in try await metricsText(context: context) }
     }
 
-    /// How long `/ready` waits for the database: probes (Kubernetes' default
-    /// timeout is 1 s) and people both want an answer, not the pool's
-    /// 5 s wait for a connection.
-    static let readyDeadline: Duration = .seconds(1)
-
     private func ready() async throws -> Status {
         let database = database
+        let readyDeadline = readyDeadline
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await Migrator(database: database).checkReady() }
                 group.addTask {
-                    try await Task.sleep(for: Self.readyDeadline)
-                    throw DatabaseError.unavailable("the database did not answer within \(Self.readyDeadline)")
+                    try await Task.sleep(for: readyDeadline)
+                    throw DatabaseError.unavailable("the database did not answer within \(readyDeadline)")
                 }
                 try await group.next()
                 group.cancelAll()

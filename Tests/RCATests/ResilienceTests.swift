@@ -79,7 +79,7 @@ struct ResilienceTests {
           arguments: TestBackend.enabled.filter { $0 == .postgres })
     func apiWhileAway(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { _, testDatabase in
-            let away = try await Database.open(testDatabase.location, logger: TestDatabase.quietLogger, connectTimeout: .seconds(1))
+            let away = try await Database.open(testDatabase.location, logger: TestDatabase.quietLogger, connectTimeout: .seconds(3))
             let harness = try await APIHarness.make(away)
             try await buildApplication(harness.dependencies).test(.router) { client in
                 let token = try await APIHarness.token(client, .viewer)
