@@ -33,7 +33,7 @@ struct AnalyzeJobHandler: JobHandler {
         let ticket_id: String
     }
 
-    func run(_ job: ClaimedJob) async throws {
+    func run(_ job: ClaimedJob, completion: JobCompletion) async throws {
         let ticketID = try ticketID(of: job)
         guard let ticket = try await TicketStore(database: database).find(id: ticketID) else {
             throw JobFailure.permanent("ticket \(ticketID) no longer exists")
@@ -65,7 +65,7 @@ struct AnalyzeJobHandler: JobHandler {
         // Held until the result is stored, so that the next ticket of this failure finds it in the cache.
         try await analysisLocks.withLock(fingerprint) {
             try await analyzeAndStore(
-                ticket: ticket, input: input, fingerprint: fingerprint, runID: runID, details: details, audits: audits
+                ticket: ticket, input: input, fingerprint: fingerprint, runID: runID, details: details, audits: audits, completion: completion
             )
         }
     }
@@ -76,7 +76,8 @@ struct AnalyzeJobHandler: JobHandler {
         fingerprint: String,
         runID: String?,
         details: [String: String],
-        audits: [(String, String)]
+        audits: [(String, String)],
+        completion: JobCompletion
     ) async throws {
         var details = details
         var audits = audits
@@ -133,12 +134,9 @@ struct AnalyzeJobHandler: JobHandler {
                 WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
                 """
             ).run()
-            for (action, note) in pendingAudits {
-                try await TicketStore.appendAudit(ticketID: ticketID, action: action, details: note, on: sql)
-            }
-            for note in links.notes {
-                try await TicketStore.appendAudit(ticketID: note.ticketID, action: note.action, details: note.details, on: sql)
-            }
+            try await TicketStore.appendAudits(
+                pendingAudits.map { (ticketID, $0.0, $0.1) } + links.notes.map { ($0.ticketID, $0.action, $0.details) }, on: sql
+            )
             let notifications =
                 if let openTicket = links.recurrenceOf {
                     try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
@@ -146,6 +144,7 @@ struct AnalyzeJobHandler: JobHandler {
                     try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
                 }
             try await events.announce(Self.liveEvents(ticketID, links), on: sql)
+            try await completion.complete(on: sql)
             return (links, notifications)
         }
         guard let stored else { return }

@@ -19,7 +19,7 @@ struct NotifyJobHandler: JobHandler {
     /// How long one delivery may hold its ticket and channel.
     let lease: Duration
 
-    func run(_ job: ClaimedJob) async throws {
+    func run(_ job: ClaimedJob, completion: JobCompletion) async throws {
         guard let payload = try? JSONDecoder().decode(Outbox.Payload.self, from: Data(job.payload.utf8)) else {
             throw JobFailure.permanent("the job's payload is not a notification")
         }
@@ -47,6 +47,7 @@ struct NotifyJobHandler: JobHandler {
                 )
                 try await Self.keep(reference, channel: notifier.channel, ticketID: ticket.id, on: sql)
                 try await TicketStore.appendAudit(ticketID: ticket.id, action: action, details: "\(payload.reason.rawValue): \(reference.location ?? reference.id)", on: sql)
+                try await completion.complete(on: sql)
             }
         } catch let error as DeliveryError {
             let verb = record.remoteID == nil && payload.reason == .opened ? Self.creationWord(notifier) : "Update"
@@ -105,25 +106,28 @@ struct NotifyJobHandler: JobHandler {
         }
     }
 
-    /// The ticket as notifiers show it; nil for a recurrence (its open ticket speaks for it) or a deleted ticket.
+    /// The ticket as notifiers show it, read in one statement; nil for a
+    /// recurrence (its open ticket speaks for it) or a deleted ticket.
     private func snapshot(_ id: String) async throws -> TicketSnapshot? {
-        guard let ticket = try await TicketStore(database: database).find(id: id), ticket.recurrenceOf == nil else { return nil }
-        let extra = try await database.read { sql in
+        let row = try await database.read { sql in
             try await sql.raw(
                 """
-                SELECT ack_user, (SELECT COUNT(*) FROM tickets r WHERE r.recurrence_of = t.id) AS recurrences
+                SELECT t.*, (SELECT COUNT(*) FROM tickets r WHERE r.recurrence_of = t.id) AS recurrences
                 FROM tickets t WHERE t.id = \(bind: id)
                 """
             ).first()
         }
+        guard let row else { return nil }
+        let ticket = try row.decode(model: TicketRecord.self)
+        guard ticket.recurrenceOf == nil else { return nil }
         let recommendations = ticket.recommendations.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
         return TicketSnapshot(
             id: ticket.id, source: ticket.source, pipeline: ticket.pipeline, runID: ticket.runID, status: ticket.status,
             severity: ticket.severity, priority: ticket.priority, slaStatus: ticket.slaStatus, slaSeconds: ticket.slaSeconds,
             errorType: ticket.errorType, category: ticket.category, rootCause: ticket.rcaResult, confidence: ticket.confidence,
             recommendations: recommendations, errorMessage: ticket.errorMessage, occurrenceCount: ticket.occurrenceCount,
-            recurrences: try extra?.decode(column: "recurrences", as: Int.self) ?? 0, sourceStatus: ticket.sourceStatus,
-            firstSeen: ticket.firstSeen, ackUser: try extra?.decode(column: "ack_user", as: String?.self),
+            recurrences: try row.decode(column: "recurrences", as: Int.self), sourceStatus: ticket.sourceStatus,
+            firstSeen: ticket.firstSeen, ackUser: try row.decode(column: "ack_user", as: String?.self),
             finopsTeam: ticket.finopsTeam, finopsOwner: ticket.finopsOwner, finopsCostCenter: ticket.finopsCostCenter,
             itsmTicketID: ticket.itsmTicketID,
             dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)"

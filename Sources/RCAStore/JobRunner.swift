@@ -2,12 +2,15 @@ import Foundation
 import Logging
 import RCACore
 import ServiceLifecycle
+import SQLKit
 import Synchronization
 
 /// Does the work of one kind of job. Throwing retries the job later with
-/// backoff; throwing `JobFailure.permanent` gives up at once.
+/// backoff; throwing `JobFailure.permanent` gives up at once. Returning marks
+/// the job done, in a statement of its own unless the handler already did so
+/// in the transaction that stored its work (`completion`).
 public protocol JobHandler: Sendable {
-    func run(_ job: ClaimedJob) async throws
+    func run(_ job: ClaimedJob, completion: JobCompletion) async throws
 
     /// Called once when the runner gives up on a job, before it is marked
     /// failed, so that the failure can be made visible where people look.
@@ -44,6 +47,32 @@ public struct RetryPolicy: Sendable {
         let jittered = Double.random(in: (ceiling / 2)...ceiling)
         return .milliseconds(Int64(jittered * 1000))
     }
+}
+
+/// Lets a handler mark its job done inside the transaction that stores the
+/// job's effects: the work and its completion then commit together, and the
+/// job costs one write less (on SQLite, one turn of the single writer less).
+public final class JobCompletion: Sendable {
+    private let queue: JobQueue
+    private let job: ClaimedJob
+    /// Nil until `complete(on:)` ran; then whether the job's lease was still held.
+    private let outcome = Mutex<Bool?>(nil)
+
+    init(queue: JobQueue, job: ClaimedJob) {
+        self.queue = queue
+        self.job = job
+    }
+
+    /// Marks the job done within the caller's open transaction. A lease that
+    /// was lost meanwhile (it ran out and another worker holds the job) does
+    /// not fail the transaction: the work stands, and the runner logs it.
+    public func complete(on sql: any SQLDatabase) async throws {
+        let held = try await queue.complete(job, on: sql)
+        outcome.withLock { $0 = held }
+    }
+
+    /// Whether the lease was held when the handler completed the job; nil when it did not.
+    var completedByHandler: Bool? { outcome.withLock { $0 } }
 }
 
 /// The worker pool: claims due jobs and runs each with the handler of its
@@ -124,8 +153,13 @@ public struct JobRunner: Service {
             return
         }
         do {
-            try await withLeaseKeptAlive(job) { try await handler.run(job) }
-            await record { try await queue.complete(job) }
+            let completion = JobCompletion(queue: queue, job: job)
+            try await withLeaseKeptAlive(job) { try await handler.run(job, completion: completion) }
+            if let held = completion.completedByHandler {
+                if !held { logger.warning("a job's lease was lost before its outcome was recorded") }
+            } else {
+                await record { try await queue.complete(job) }
+            }
         } catch let failure as JobFailure {
             switch failure {
             case .permanent(let reason):

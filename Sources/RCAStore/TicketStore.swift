@@ -152,6 +152,30 @@ public struct TicketStore: Sendable {
         }
     }
 
+    /// Writes audit entries, possibly of several tickets, inside the caller's
+    /// transaction in one statement, in the order given, each copying its
+    /// ticket's pipeline and run id. Every ticket must exist: the statement
+    /// fails (on the audit trail's foreign key) rather than skip an entry.
+    public static func appendAudits(_ entries: [(ticketID: String, action: String, details: String?)], on sql: any SQLDatabase) async throws {
+        guard entries.count > 1 else {
+            if let entry = entries.first { try await appendAudit(ticketID: entry.ticketID, action: entry.action, details: entry.details, on: sql) }
+            return
+        }
+        let rows: [SQLQueryString] = entries.map { entry in
+            "(\(bind: entry.ticketID), \(bind: entry.action), \(bind: entry.details))"
+        }
+        // Rows come out of VALUES in the order written; a join with tickets
+        // (or an EXISTS, which PostgreSQL turns into one) may reorder them,
+        // and sorting them back costs a temporary B-tree.
+        let select: SQLQueryString = """
+            INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, details)
+            SELECT \(bind: Timestamp.now()), v.column1, (SELECT pipeline FROM tickets WHERE id = v.column1),
+                   (SELECT run_id FROM tickets WHERE id = v.column1), v.column2, NULL, v.column3
+            FROM (VALUES
+            """
+        try await sql.raw(select + rows.joined(separator: ", ") + ") AS v").run()
+    }
+
     /// Writes an audit entry inside the caller's transaction, copying the ticket's pipeline and run id.
     public static func appendAudit(ticketID: String, action: String, details: String?, user: String? = nil, on sql: any SQLDatabase) async throws {
         try await sql.raw(

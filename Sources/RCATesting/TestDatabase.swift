@@ -90,15 +90,17 @@ public struct TestDatabase: Sendable {
     }
 
     /// Runs `body` with a fresh, migrated database, and cleans up afterwards.
+    /// The database logs to `logger` (its statements at trace level).
     public static func with<Result>(
         _ backend: TestBackend,
         migrated: Bool = true,
+        logger: Logger = quietLogger,
         _ body: (Database, TestDatabase) async throws -> Result
     ) async throws -> Result {
         let testDatabase = try await make(backend)
         let database: Database
         do {
-            database = try await testDatabase.open(migrated: migrated)
+            database = try await testDatabase.open(migrated: migrated, logger: logger)
         } catch {
             await testDatabase.destroy()
             throw error

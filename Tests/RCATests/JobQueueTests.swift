@@ -105,9 +105,7 @@ struct JobQueueTests {
           arguments: TestBackend.enabled)
     func claimAfterWork(backend: TestBackend) async throws {
         let recorder = StatementRecorder()
-        let testDatabase = try await TestDatabase.make(backend)
-        let database = try await testDatabase.open(migrated: true, logger: recorder.logger)
-        do {
+        try await TestDatabase.with(backend, logger: recorder.logger) { database, _ in
             let queue = JobQueue(database: database, leaseDuration: .seconds(30))
             for number in 1...4 { try await queue.enqueue(kind: "analyze", payload: "{\"n\":\(number)}") }
             let start = Date()
@@ -131,13 +129,7 @@ struct JobQueueTests {
             #expect(third.count == 1)
             #expect(statements.count == looked + leaseOnly + 2, "a second later it looks again: \(statements.suffix(2))")
             #expect(try await queue.claim(owner: "w", now: start.addingTimeInterval(32.7)).count == 1, "without work before, it looks first as always")
-        } catch {
-            await database.close()
-            await testDatabase.destroy()
-            throw error
         }
-        await database.close()
-        await testDatabase.destroy()
     }
 
     @Test("a job whose lease ran out is claimed again, and the first holder can no longer finish it", arguments: TestBackend.enabled)

@@ -15,7 +15,7 @@ final class ScriptedHandler: JobHandler {
         self.behaviour = behaviour
     }
 
-    func run(_ job: ClaimedJob) async throws {
+    func run(_ job: ClaimedJob, completion: JobCompletion) async throws {
         let number = runs.withLock { runs in
             runs.append(job.id)
             return runs.count
@@ -80,6 +80,48 @@ struct JobRunnerTests {
             let record = try #require(try await queue.jobs(kind: "flaky").first)
             #expect(record.attempts == 3)
             #expect(record.lastError?.contains("Unavailable") == true)
+        }
+    }
+
+    /// Stores its work (a follow-up job, due too late to be run here) and
+    /// completes its job in one transaction; the first run fails after
+    /// completing, before the commit.
+    final class CompletingHandler: JobHandler {
+        let queue: JobQueue
+        let runs = Mutex(0)
+        init(queue: JobQueue) { self.queue = queue }
+
+        func run(_ job: ClaimedJob, completion: JobCompletion) async throws {
+            let run = runs.withLock { runs in
+                runs += 1
+                return runs
+            }
+            struct FailedBeforeCommit: Error {}
+            try await queue.database.transaction { sql in
+                try await self.queue.enqueue(kind: "follow-up", payload: "run \(run)", runAfter: .distantFuture, on: sql)
+                try await completion.complete(on: sql)
+                if run == 1 { throw FailedBeforeCommit() }
+            }
+        }
+    }
+
+    @Test("a handler that completes its job in the transaction of its work commits both at once, and the runner writes no second completion",
+          arguments: TestBackend.enabled)
+    func completionWithTheWork(backend: TestBackend) async throws {
+        let recorder = StatementRecorder()
+        try await TestDatabase.with(backend, logger: recorder.logger) { database, _ in
+            let queue = JobQueue(database: database)
+            try await queue.enqueue(kind: "work", payload: "{}")
+            let handler = CompletingHandler(queue: queue)
+            let runner = JobRunner(queue: queue, handlers: ["work": handler], retryPolicy: Self.fastRetries, logger: TestDatabase.quietLogger)
+            recorder.start()
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "work") == ["done"] }
+
+            #expect(handler.runs.withLock { $0 } == 2, "the completion rolled back with the failed work, so the job ran again")
+            #expect(try await queue.jobs(kind: "follow-up").map(\.payload) == ["run 2"])
+            let finishes = recorder.statements.filter { $0.hasPrefix("UPDATE jobs") && $0.contains("lease_owner = NULL") }
+            #expect(finishes.count == 3, "two completions in the handler's transactions and the retry between them: \(finishes)")
         }
     }
 

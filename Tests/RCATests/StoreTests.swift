@@ -99,6 +99,42 @@ struct MigrationTests {
         }
     }
 
+    @Test("audit entries of several tickets written in one statement keep their order and copy each ticket's pipeline; a missing ticket fails them all",
+          arguments: TestBackend.enabled)
+    func auditEntriesTogether(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            try await Self.insertTicket(id: "ADF-1", dedupKey: "adf:run-1", into: database)
+            try await Self.insertTicket(id: "ADF-2", dedupKey: "adf:run-2", into: database)
+            try await database.transaction { sql in
+                try await sql.raw("UPDATE tickets SET pipeline = 'DailySales', run_id = 'run-1' WHERE id = 'ADF-1'").run()
+            }
+            let actions = ["Enrichment Skipped", "RCA Generated", "Recurrence Linked", "Zeta", "Alpha", "Middle"]
+            try await database.transaction { sql in
+                try await TicketStore.appendAudits(
+                    actions.enumerated().map { index, action in (index == 2 ? "ADF-2" : "ADF-1", action, index == 1 ? nil : "note \(index)") }, on: sql
+                )
+            }
+            let store = TicketStore(database: database)
+            let first = try await store.audit(ticketID: "ADF-1")
+            #expect(first.map(\.action) == ["Enrichment Skipped", "RCA Generated", "Zeta", "Alpha", "Middle"])
+            #expect(first.map(\.details) == ["note 0", nil, "note 3", "note 4", "note 5"])
+            #expect(try await store.audit(ticketID: "ADF-2").map(\.action) == ["Recurrence Linked"])
+            let copied = try await database.read { sql in
+                try await sql.raw("SELECT DISTINCT pipeline, run_id FROM audit_trail WHERE ticket_id = 'ADF-1'").all()
+            }
+            #expect(copied.count == 1)
+            #expect(try copied.first?.decode(column: "pipeline", as: String.self) == "DailySales")
+            #expect(try copied.first?.decode(column: "run_id", as: String.self) == "run-1")
+
+            await #expect(throws: (any Error).self) {
+                try await database.transaction { sql in
+                    try await TicketStore.appendAudits([("ADF-1", "Kept?", nil), ("NO-SUCH-TICKET", "Orphan", nil)], on: sql)
+                }
+            }
+            #expect(try await store.audit(ticketID: "ADF-1").count == 5)
+        }
+    }
+
     @Test("raw payload bodies are stored byte for byte", arguments: TestBackend.enabled)
     func rawPayloadBytes(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
