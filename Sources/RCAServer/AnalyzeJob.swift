@@ -94,9 +94,9 @@ struct AnalyzeJobHandler: JobHandler {
             "RCA Generated",
             "\(analysis.engine.rawValue) engine\(analysis.model.map { " (\($0))" } ?? ""): \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue); \(analysis.priority.rawValue), SLA \(slaSeconds / 60) min"
         ))
-        let detailsText = try IngestionStore.json(details)
-        let recommendations = try IngestionStore.json(analysis.recommendations)
-        let evidence = try IngestionStore.json(analysis.evidence)
+        let detailsText = IngestionStore.jsonObject(details)
+        let recommendations = IngestionStore.jsonArray(analysis.recommendations)
+        let evidence = IngestionStore.jsonArray(analysis.evidence)
         let subject = TicketCorrelation.Subject(
             id: ticketID, source: ticket.source, pipeline: ticket.pipeline, runID: runID, fingerprint: fingerprint,
             errorText: errorMessage, clusterID: details["cluster_id"] ?? details["detail.cluster_id"], firstSeen: ticket.firstSeen, lastSeen: ticket.lastSeen, occurredAt: ticket.timestamp
@@ -107,47 +107,53 @@ struct AnalyzeJobHandler: JobHandler {
         let slaDeadline = Timestamp.string(from: (Timestamp.date(from: ticket.firstSeen) ?? Date()).addingTimeInterval(TimeInterval(slaSeconds)))
         let pendingAudits = audits
         let correlation = self.correlation
-        let stored = try await database.transaction { sql -> (links: TicketCorrelation.Outcome, notifications: Int)? in
-            let stillPending = try await sql.raw(
-                "SELECT id FROM tickets WHERE id = \(bind: ticketID) AND analysis_state = 'pending'"
-            ).first()
-            guard stillPending != nil else { return nil }
-            let links = try await correlation.correlate(subject, on: sql)
-            try await sql.raw(
-                """
-                UPDATE tickets
-                SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
-                    rca_result = \(bind: result.rootCause), recommendations = \(bind: recommendations),
-                    confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
-                    priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
-                    affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
-                    sla_deadline = \(bind: links.recurrenceOf == nil ? slaDeadline : nil), fingerprint = \(bind: fingerprint),
-                    category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
-                    auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
-                    analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),
-                    analysis_latency_ms = \(bind: result.latencyMilliseconds),
-                    finops_team = \(bind: ownership?.team), finops_owner = \(bind: ownership?.owner),
-                    finops_cost_center = \(bind: ownership?.costCenter), cluster_id = \(bind: subject.clusterID),
-                    recurrence_of = \(bind: links.recurrenceOf),
-                    sla_status = CASE WHEN \(bind: links.recurrenceOf != nil) THEN NULL ELSE sla_status END,
-                    analysis_state = 'done', analysis_error = NULL, updated_at = \(bind: Timestamp.now())
-                WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
-                """
-            ).run()
-            try await TicketStore.appendAudits(
-                pendingAudits.map { (ticketID, $0.0, $0.1) } + links.notes.map { ($0.ticketID, $0.action, $0.details) }, on: sql
-            )
-            let notifications =
-                if let openTicket = links.recurrenceOf {
-                    try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
-                } else {
-                    try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
-                }
-            try await events.announce(Self.liveEvents(ticketID, links), on: sql)
-            try await completion.complete(on: sql)
-            return (links, notifications)
+        // Another worker may have stored an analysis meanwhile (this job's
+        // lease ran out while it worked): the update then matches nothing and
+        // the transaction, correlation included, is rolled back.
+        struct AlreadyAnalyzed: Error {}
+        let stored: (links: TicketCorrelation.Outcome, notifications: Int)
+        do {
+            stored = try await database.transaction { sql in
+                let links = try await correlation.correlate(subject, on: sql)
+                let updated = try await sql.raw(
+                    """
+                    UPDATE tickets
+                    SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
+                        rca_result = \(bind: result.rootCause), recommendations = \(bind: recommendations),
+                        confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
+                        priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
+                        affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
+                        sla_deadline = \(bind: links.recurrenceOf == nil ? slaDeadline : nil), fingerprint = \(bind: fingerprint),
+                        category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
+                        auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
+                        analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),
+                        analysis_latency_ms = \(bind: result.latencyMilliseconds),
+                        finops_team = \(bind: ownership?.team), finops_owner = \(bind: ownership?.owner),
+                        finops_cost_center = \(bind: ownership?.costCenter), cluster_id = \(bind: subject.clusterID),
+                        recurrence_of = \(bind: links.recurrenceOf),
+                        sla_status = CASE WHEN \(bind: links.recurrenceOf != nil) THEN NULL ELSE sla_status END,
+                        analysis_state = 'done', analysis_error = NULL, updated_at = \(bind: Timestamp.now())
+                    WHERE id = \(bind: ticketID) AND analysis_state = 'pending'
+                    RETURNING id
+                    """
+                ).first()
+                guard updated != nil else { throw AlreadyAnalyzed() }
+                try await TicketStore.appendAudits(
+                    pendingAudits.map { (ticketID, $0.0, $0.1) } + links.notes.map { ($0.ticketID, $0.action, $0.details) }, on: sql
+                )
+                let notifications =
+                    if let openTicket = links.recurrenceOf {
+                        try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
+                    } else {
+                        try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
+                    }
+                try await events.announce(Self.liveEvents(ticketID, links), on: sql)
+                try await completion.complete(on: sql)
+                return (links, notifications)
+            }
+        } catch is AlreadyAnalyzed {
+            return
         }
-        guard let stored else { return }
         wakeups.signal(jobs: stored.notifications)
         events.afterCommit(Self.liveEvents(ticketID, stored.links))
     }

@@ -126,7 +126,7 @@ public struct IngestionStore: Sendable {
             let occurred = event.occurredAt ?? Date()
             candidateTicketID = TicketID.make(source: event.source, at: occurred)
             occurredAt = Timestamp.string(from: occurred)
-            details = try IngestionStore.json(event.details)
+            details = IngestionStore.jsonObject(event.details)
             enrichment = try event.enrichment.map(IngestionStore.json)
         }
     }
@@ -302,8 +302,15 @@ public struct IngestionStore: Sendable {
         }
     }
 
+    /// A JSON object of strings with its keys sorted, as `json(_:)` writes
+    /// it, without the cost of an encoder (about 3 % of the server's CPU
+    /// while ingesting, in the profile of `bench/ingest.sh postgres`).
+    public static func jsonObject(_ strings: [String: String]) -> String {
+        "{" + strings.sorted { $0.key < $1.key }.map { "\"\(jsonEscaped($0.key))\":\"\(jsonEscaped($0.value))\"" }.joined(separator: ",") + "}"
+    }
+
     /// A JSON array of strings, without the cost of an encoder.
-    static func jsonArray(_ strings: [String]) -> String {
+    public static func jsonArray(_ strings: [String]) -> String {
         "[" + strings.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",") + "]"
     }
 

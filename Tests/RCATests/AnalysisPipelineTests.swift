@@ -92,6 +92,37 @@ struct AnalysisPipelineTests {
         }
     }
 
+    @Test("an analysis that another worker stored while the model was answering is kept; the late one is dropped and its job is done",
+          arguments: TestBackend.enabled)
+    func lateAnalysisIsDropped(backend: TestBackend) async throws {
+        let fake = try await ModelFake.start(.openai)
+        defer { Task { await fake.server.stop() } }
+        var slow = try fake.reply(SampleFailure.answer())
+        slow.delay = .seconds(1)
+        fake.always(slow)
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: fake.environment)
+            let id = try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "sales_daily_load", "error_message": SampleFailure.text])
+                try await eventually(10, "the model was asked") { fake.calls == 1 }
+                try await database.transaction { sql in
+                    try await sql.raw(
+                        "UPDATE tickets SET analysis_state = 'done', rca_result = 'stored by another worker' WHERE id = \(bind: id)"
+                    ).run()
+                }
+                let queue = JobQueue(database: database)
+                try await eventually(10, "the late analysis's job finished") {
+                    try await queue.jobs(kind: IngestionStore.analyzeJobKind).map(\.state) == ["done"]
+                }
+                return id
+            }
+            let ticket = try #require(try await TicketStore(database: database).find(id: id))
+            #expect(ticket.rcaResult == "stored by another worker")
+            #expect(ticket.analysisEngine == nil)
+            #expect(try await harness.actions(id) == ["Ticket Created"])
+        }
+    }
+
     @Test("the same failure of an open ticket is folded into it; after the ticket is closed it opens a new one linked to it", arguments: TestBackend.enabled)
     func recurrence(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in

@@ -46,3 +46,33 @@ struct TicketIDTests {
         #expect(parts[2].count == 8 && parts[2].allSatisfy(\.isHexDigit), "\(id)")
     }
 }
+
+@Suite("JSON columns written without an encoder")
+struct StoredJSONTests {
+    static let awkward: [String: String] = [
+        "message": "He said \"no\"\\ then left.\nNext line\ttab \u{1}\u{1F}",
+        "path": "abfss://raw@lake.dfs.core.windows.net/sales/2026",
+        "ünïcode": "données — 失败 ✓",
+        "": "empty key",
+        "b": "",
+        "a": "first",
+    ]
+
+    @Test("a string object reads back as the same dictionary and matches the encoder's sorted output")
+    func object() throws {
+        let written = IngestionStore.jsonObject(Self.awkward)
+        let read = try JSONDecoder().decode([String: String].self, from: Data(written.utf8))
+        #expect(read == Self.awkward)
+        #expect(written == (try IngestionStore.json(Self.awkward)))
+        #expect(IngestionStore.jsonObject([:]) == "{}")
+    }
+
+    @Test("a string array reads back as the same array and matches the encoder's output")
+    func array() throws {
+        let values = Self.awkward.values.sorted()
+        let written = IngestionStore.jsonArray(values)
+        #expect(try JSONDecoder().decode([String].self, from: Data(written.utf8)) == values)
+        #expect(written == (try IngestionStore.json(values)))
+        #expect(IngestionStore.jsonArray([]) == "[]")
+    }
+}
