@@ -21,7 +21,8 @@ struct AnalyzeJobHandler: JobHandler {
     let events: LiveEvents
     let outbox: Outbox
     let wakeups: JobWakeups
-    /// Serializes analyses of one failure within this process, so that the cache answers all but the first.
+    /// Serializes analyses of one failure within this process that the cache
+    /// cannot answer, so that it answers all but the first.
     let analysisLocks = KeyedAsyncLock()
     /// Tries of an enrichment that failed for a reason that may pass (429, 5xx, timeout) before going on without it.
     let enrichmentAttempts: Int
@@ -62,18 +63,40 @@ struct AnalyzeJobHandler: JobHandler {
         let source = AlertSource(rawValue: ticket.source) ?? .generic
         let input = AnalysisInput(source: source, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details)
         let fingerprint = Fingerprint.of(source: source, errorText: errorMessage)
+        // A model quotes the redacted text it was shown, so its evidence may hold markers.
+        let quotable = errorMessage + "\n" + Redactor.redact(errorMessage)
+        // While another ticket of this failure holds the lock (a burst), the
+        // ones whose text the stored analysis fits are stored side by side
+        // instead of queueing for the lock one by one.
+        if analysisLocks.isHeld(fingerprint),
+           let cached = try await cachedAnalysis(fingerprint: fingerprint, excluding: ticket.id), Self.fits(cached.analysis, quotable) {
+            try await analyzeAndStore(
+                ticket: ticket, input: input, quotable: quotable, fingerprint: fingerprint, lookedUp: cached, runID: runID,
+                details: details, audits: audits, completion: completion
+            )
+            return
+        }
         // Held until the result is stored, so that the next ticket of this failure finds it in the cache.
         try await analysisLocks.withLock(fingerprint) {
             try await analyzeAndStore(
-                ticket: ticket, input: input, fingerprint: fingerprint, runID: runID, details: details, audits: audits, completion: completion
+                ticket: ticket, input: input, quotable: quotable, fingerprint: fingerprint, lookedUp: nil, runID: runID,
+                details: details, audits: audits, completion: completion
             )
         }
+    }
+
+    /// Whether a stored analysis can stand for a ticket whose quotable text is
+    /// `quotable`: all its evidence must occur there.
+    static func fits(_ analysis: RootCauseAnalysis, _ quotable: String) -> Bool {
+        !analysis.evidence.isEmpty && analysis.evidence.allSatisfy(quotable.contains)
     }
 
     private func analyzeAndStore(
         ticket: TicketRecord,
         input: AnalysisInput,
+        quotable: String,
         fingerprint: String,
+        lookedUp: CachedAnalysis?,
         runID: String?,
         details: [String: String],
         audits: [(String, String)],
@@ -83,7 +106,9 @@ struct AnalyzeJobHandler: JobHandler {
         var audits = audits
         let ticketID = ticket.id
         let errorMessage = input.errorText
-        var analysis = try await analyze(input, fingerprint: fingerprint, ticket: ticket, details: &details, audits: &audits)
+        var analysis = try await analyze(
+            input, quotable: quotable, fingerprint: fingerprint, lookedUp: lookedUp, ticket: ticket, details: &details, audits: &audits
+        )
         if let reported = ticket.severity.flatMap(Severity.init(rawValue:)), reported.isMoreSevere(than: analysis.severity) {
             analysis.severity = reported
             analysis.priority = Priority(severity: reported)
@@ -163,21 +188,21 @@ struct AnalyzeJobHandler: JobHandler {
         [LiveEvent(.ticketUpdated, ticketID: ticketID)] + (links.recurrenceOf.map { [LiveEvent(.ticketUpdated, ticketID: $0)] } ?? [])
     }
 
-    /// The cached analysis of the same failure if it still fits, else a new
-    /// one. Runs under a per-fingerprint lock so that a burst of one failure
+    /// The cached analysis of the same failure if it still fits (`lookedUp`
+    /// when the caller already read it), else a new one. A new one is asked
+    /// for under the per-fingerprint lock, so that a burst of one failure
     /// asks the engine once and the rest reuse its answer.
     private func analyze(
         _ input: AnalysisInput,
+        quotable: String,
         fingerprint: String,
+        lookedUp: CachedAnalysis?,
         ticket: TicketRecord,
         details: inout [String: String],
         audits: inout [(String, String)]
     ) async throws -> RootCauseAnalysis {
-        let errorMessage = input.errorText
-        // A model quotes the redacted text it was shown, so its evidence may hold markers.
-        let quotable = errorMessage + "\n" + Redactor.redact(errorMessage)
-        if let cached = try await cachedAnalysis(fingerprint: fingerprint, excluding: ticket.id),
-           !cached.analysis.evidence.isEmpty, cached.analysis.evidence.allSatisfy(quotable.contains) {
+        let candidate = if let lookedUp { lookedUp } else { try await cachedAnalysis(fingerprint: fingerprint, excluding: ticket.id) }
+        if let cached = candidate, Self.fits(cached.analysis, quotable) {
             var analysis = try cached.analysis.validated(against: quotable)
             analysis.affectedEntity = ticket.pipeline ?? analysis.affectedEntity
             analysis.cachedFrom = cached.ticketID
@@ -208,7 +233,7 @@ struct AnalyzeJobHandler: JobHandler {
     /// The analysis of the first analyzed ticket with this fingerprint. It is
     /// reused only if its evidence occurs in the new text as well; otherwise
     /// (the text differs in a path or a name) a fresh analysis names the right ones.
-    private func cachedAnalysis(fingerprint: String, excluding ticketID: String) async throws -> (ticketID: String, analysis: RootCauseAnalysis)? {
+    private func cachedAnalysis(fingerprint: String, excluding ticketID: String) async throws -> CachedAnalysis? {
         try await database.read { sql in
             guard let row = try await sql.raw(
                 """
@@ -237,6 +262,9 @@ struct AnalyzeJobHandler: JobHandler {
             return (try row.decode(column: "id", as: String.self), analysis)
         }
     }
+
+    /// A stored analysis of the same failure, and the ticket it was made for.
+    typealias CachedAnalysis = (ticketID: String, analysis: RootCauseAnalysis)
 
     func gaveUp(on job: ClaimedJob, reason: String) async {
         guard let ticketID = try? ticketID(of: job) else { return }

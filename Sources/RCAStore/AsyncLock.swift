@@ -60,6 +60,11 @@ public final class KeyedAsyncLock: Sendable {
         return try await body()
     }
 
+    /// Whether some task holds the lock of `key` at this moment.
+    public func isHeld(_ key: String) -> Bool {
+        held.withLock { $0[key] != nil }
+    }
+
     private func acquire(_ key: String) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = held.withLock { held -> Bool in

@@ -72,6 +72,36 @@ struct AnalysisPipelineTests {
         }
     }
 
+    @Test("while one ticket of a failure waits for the model, another whose text the stored analysis fits is stored at once, not after it",
+          arguments: TestBackend.enabled)
+    func cacheHitsDoNotQueue(backend: TestBackend) async throws {
+        let fake = try await ModelFake.start(.openai)
+        defer { Task { await fake.server.stop() } }
+        let otherDay = SampleFailure.text.replacingOccurrences(of: "sales/2025/11/29.csv", with: "sales/2025/11/30.csv")
+        #expect(Fingerprint.of(source: .generic, errorText: otherDay) == Fingerprint.of(source: .generic, errorText: SampleFailure.text))
+        fake.enqueue(try fake.reply(SampleFailure.answer()))
+        var slow = try fake.reply(SampleFailure.answer(evidence: ["The required Blob is missing", "BlobPrefix: sales/2025/11/30.csv"]))
+        slow.delay = .seconds(3)
+        fake.enqueue(slow)
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: fake.environment.merging(["WORKER_CONCURRENCY": "4"]) { $1 })
+            let tickets = TicketStore(database: database)
+            let (waiting, reusing) = try await harness.run { client, harness in
+                try await harness.settle(try await harness.post(client, generic: ["resource": "sales_daily_load", "error_message": SampleFailure.text]))
+                let waiting = try await harness.post(client, generic: ["resource": "sales_daily_load", "error_message": otherDay])
+                try await eventually(10, "the second ticket's model call began") { fake.calls == 2 }
+                let reusing = try await harness.post(client, generic: ["resource": "sales_hourly_load", "error_message": SampleFailure.text])
+                try await harness.settle(reusing)
+                #expect(try await tickets.find(id: waiting)?.analysisState == "pending", "the model is still answering the other ticket")
+                try await harness.settle(waiting)
+                return (waiting, reusing)
+            }
+            #expect(fake.calls == 2)
+            #expect(try await harness.actions(reusing).contains("RCA Reused"))
+            #expect(try await tickets.find(id: waiting)?.analysisEngine == "openai")
+        }
+    }
+
     @Test("a model that is down leaves the rules engine's analysis and an audit line saying why", arguments: TestBackend.enabled)
     func fallbackIsAudited(backend: TestBackend) async throws {
         let fake = try await ModelFake.start(.gemini)
