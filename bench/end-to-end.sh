@@ -17,18 +17,7 @@ token="bench-webhook-token-0123456789"
 binary="$(release_binary)"
 work="$(mktemp -d)"
 port="$(free_port)"
-start_standin bench/fake_slack.py "$work"
-cleanup() {
-    kill "$STANDIN_PID" "${server:-}" 2>/dev/null || true
-    if [ -n "${KEEP_LOG:-}" ]; then cp "$work/server.err" "$KEEP_LOG"; fi
-    [ -n "${database:-}" ] && psql "${admin_url%%\?*}" -qc "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-slack_url="http://127.0.0.1:$STANDIN_PORT/api"
-
-database_url=""
-[ "$backend" = postgres ] && create_bench_database bench_e2e
+start_slack_bench "$backend" bench_e2e
 
 DATA_DIR="$work/data" DATABASE_URL="$database_url" WEBHOOK_TOKEN="$token" LOG_LEVEL="${LOG_LEVEL:-error}" ANALYSIS_ENGINE=rules \
     SLACK_BOT_TOKEN=xoxb-bench SLACK_CHANNEL=C111 SLACK_API_URL="$slack_url" SLACK_PACING_MS=0 \

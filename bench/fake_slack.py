@@ -15,6 +15,12 @@ lock = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
+    # Slack keeps connections open; HTTP/1.0 (the default) would make every
+    # call a new one. With them open, the body written after the headers
+    # would wait out the client's delayed ACK (40 ms) unless sent at once.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
     def log_message(self, *args):
         pass
 

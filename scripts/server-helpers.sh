@@ -51,3 +51,23 @@ create_bench_database() {
     psql "${admin_url%%\?*}" -qc "CREATE DATABASE $database" >/dev/null
     database_url="${admin_url%/rca*}/$database?sslmode=disable"
 }
+
+# For the end-to-end benchmarks: starts bench/fake_slack.py (slack_url is its
+# API), creates a benchmark database when $1 is postgres (database_url), and
+# on exit stops the stand-in and the server ($server), copies the server's
+# log to KEEP_LOG when set, drops the database and removes $work.
+#   $1: backend, $2: the database name's prefix
+start_slack_bench() {
+    start_standin bench/fake_slack.py "$work"
+    trap end_slack_bench EXIT
+    slack_url="http://127.0.0.1:$STANDIN_PORT/api"
+    database_url=""
+    if [ "$1" = postgres ]; then create_bench_database "$2"; fi
+}
+
+end_slack_bench() {
+    kill "$STANDIN_PID" "${server:-}" 2>/dev/null || true
+    if [ -n "${KEEP_LOG:-}" ]; then cp "$work/server.err" "$KEEP_LOG"; fi
+    if [ -n "${database:-}" ]; then psql "${admin_url%%\?*}" -qc "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1; fi
+    rm -rf "$work"
+}
