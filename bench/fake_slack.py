@@ -2,13 +2,16 @@
 """A stand-in for the Slack Web API, for benchmarks: chat.postMessage,
 chat.update and conversations.history answer ok; GET /counts reports how many
 of each were called, and GET /posted when (Unix time) the first message of
-each ticket arrived, keyed by the ticket id in its metadata."""
+each ticket arrived, keyed by the ticket id in its metadata. SLACK_DELAY_MS
+makes each API call take that long, as Slack's own do (50–200 ms)."""
 import json
+import os
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+delay = int(os.environ.get("SLACK_DELAY_MS", "0")) / 1000
 counts = {"chat.postMessage": 0, "chat.update": 0, "conversations.history": 0}
 posted = {}
 lock = threading.Lock()
@@ -43,6 +46,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "posted":
             with lock:
                 return self.reply(dict(posted))
+        time.sleep(delay)
         with lock:
             counts[method] = counts.get(method, 0) + 1
             number = counts[method]
