@@ -155,10 +155,9 @@ public struct JobRunner: Service {
         do {
             let completion = JobCompletion(queue: queue, job: job)
             try await withLeaseKeptAlive(job) { try await handler.run(job, completion: completion) }
-            if let held = completion.completedByHandler {
-                if !held { logger.warning("a job's lease was lost before its outcome was recorded") }
-            } else {
-                await record { try await queue.complete(job) }
+            await record {
+                if let held = completion.completedByHandler { return held }
+                return try await queue.complete(job)
             }
         } catch let failure as JobFailure {
             switch failure {
