@@ -30,25 +30,16 @@ serve() {
 port="$(free_port)"
 serve web "$port"
 python3 - "$port" "$token" "$alerts" <<'PY'
-import http.client, sys, threading, time
+import sys, time
 from concurrent.futures import ThreadPoolExecutor
 
-port, token, alerts = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-template = open("bench/adf-alert.json").read()
+sys.path.insert(0, "bench")
+import alerts
+
+port, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 run = f"drain-{int(time.time())}"
-local = threading.local()
-
-def post(number):
-    if not hasattr(local, "connection"):
-        local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    body = template.replace("RUN_ID_PLACEHOLDER", f"{run}-{number}").replace("DataIngestionPipeline", f"{run}-pipeline-{number}")
-    local.connection.request("POST", "/azure-monitor", body=body, headers={"Content-Type": "application/json", "X-RCA-Token": token})
-    response = local.connection.getresponse()
-    response.read()
-    assert response.status == 202, response.status
-
 with ThreadPoolExecutor(16) as pool:
-    list(pool.map(post, range(alerts)))
+    list(pool.map(lambda number: alerts.post(port, token, run, number), range(count)))
 PY
 kill -TERM "$server"
 wait "$server" || true

@@ -3,31 +3,20 @@
 Factory failures on a fixed schedule (open loop: a slow answer does not slow
 the sending), then waits for each ticket's first Slack message and reports
 webhook and end-to-end latency percentiles and the server's peak RSS."""
-import http.client
 import json
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.request import urlopen
 
+import alerts
+
 port, token, rate, seconds, slack, server_pid = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
-template = open("bench/adf-alert.json").read()
 run = f"e2e-{int(time.time())}"
-local = threading.local()
 
 
 def post(number):
-    body = template.replace("RUN_ID_PLACEHOLDER", f"{run}-{number}").replace("DataIngestionPipeline", f"{run}-pipeline-{number}")
-    if not hasattr(local, "connection"):
-        local.connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-    sent = time.time()
-    local.connection.request("POST", "/azure-monitor", body=body, headers={"Content-Type": "application/json", "X-RCA-Token": token})
-    response = local.connection.getresponse()
-    answer = json.loads(response.read())
-    answered = time.time()
-    assert response.status == 202 and answer["status"] == "accepted", (response.status, answer)
-    return sent, answered, answer["ticket_ids"][0]
+    return alerts.post(port, token, run, number)
 
 
 def percentile(values, fraction):
