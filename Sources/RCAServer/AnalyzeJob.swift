@@ -140,7 +140,7 @@ struct AnalyzeJobHandler: JobHandler {
         do {
             stored = try await database.transaction { sql in
                 let links = try await correlation.correlate(subject, on: sql)
-                let updated = try await sql.raw(
+                let updated = try await sql.reusable(
                     """
                     UPDATE tickets
                     SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
@@ -235,7 +235,7 @@ struct AnalyzeJobHandler: JobHandler {
     /// (the text differs in a path or a name) a fresh analysis names the right ones.
     private func cachedAnalysis(fingerprint: String, excluding ticketID: String) async throws -> CachedAnalysis? {
         try await database.read { sql in
-            guard let row = try await sql.raw(
+            guard let row = try await sql.reusable(
                 """
                 SELECT id, rca_result, recommendations, confidence, severity, error_type, affected_entity, category, evidence,
                        auto_heal_possible, analysis_engine, analysis_model

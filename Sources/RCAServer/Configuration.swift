@@ -44,6 +44,12 @@ public struct ServerConfiguration: Sendable {
     /// Whether anyone may create a viewer account with `POST /api/register`.
     public var allowRegistration: Bool
     public var notifications: NotificationSettings
+    /// Most connections each server opens to PostgreSQL.
+    public var databasePoolSize: Int
+    /// Whether the statements run for every alert are prepared once per
+    /// PostgreSQL connection; off behind a pooler that cannot keep them
+    /// (PgBouncer before 1.21 in transaction mode).
+    public var preparedStatements: Bool
     /// Whether live events go through PostgreSQL `NOTIFY` so that dashboards on
     /// every replica see them; only for several replicas on PostgreSQL.
     public var shareLiveEvents: Bool
@@ -122,6 +128,8 @@ public struct ServerConfiguration: Sendable {
         sessionSeconds = try reader.integer("JWT_TTL_SECONDS", default: 86_400, range: 60...2_592_000)
         allowRegistration = try reader.boolean("ALLOW_REGISTRATION", default: false)
         notifications = try NotificationSettings(reader)
+        databasePoolSize = try reader.integer("DATABASE_POOL_SIZE", default: 16, range: 1...500)
+        preparedStatements = try reader.boolean("PREPARED_STATEMENTS", default: true)
         shareLiveEvents = try reader.boolean("SHARE_LIVE_EVENTS", default: false)
         if shareLiveEvents, database?.isPostgres != true {
             throw ConfigurationError(variable: "SHARE_LIVE_EVENTS", problem: "needs a PostgreSQL DATABASE_URL; a single SQLite process already sees all its events")

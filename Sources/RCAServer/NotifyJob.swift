@@ -88,7 +88,7 @@ struct NotifyJobHandler: JobHandler {
     static func keep(_ reference: RemoteReference, channel: String, ticketID: String, on sql: any SQLDatabase) async throws {
         switch channel {
         case "slack":
-            try await sql.raw("UPDATE tickets SET slack_ts = \(bind: reference.id), slack_channel = \(bind: reference.location) WHERE id = \(bind: ticketID)").run()
+            try await sql.reusable("UPDATE tickets SET slack_ts = \(bind: reference.id), slack_channel = \(bind: reference.location) WHERE id = \(bind: ticketID)").run()
         case "jira":
             try await sql.raw("UPDATE tickets SET itsm_ticket_id = \(bind: reference.id) WHERE id = \(bind: ticketID)").run()
         case "blob":
@@ -110,7 +110,7 @@ struct NotifyJobHandler: JobHandler {
     /// recurrence (its open ticket speaks for it) or a deleted ticket.
     private func snapshot(_ id: String) async throws -> TicketSnapshot? {
         let row = try await database.read { sql in
-            try await sql.raw(
+            try await sql.reusable(
                 """
                 SELECT t.*, (SELECT COUNT(*) FROM tickets r WHERE r.recurrence_of = t.id) AS recurrences
                 FROM tickets t WHERE t.id = \(bind: id)

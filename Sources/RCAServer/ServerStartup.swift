@@ -68,7 +68,10 @@ public enum ServerStartup {
     /// Opens the configured database, or says which variable to fix.
     public static func openDatabase(_ configuration: ServerConfiguration, logger: Logger) async throws(ConfigurationError) -> Database {
         do {
-            return try await Database.open(configuration.effectiveDatabase, logger: logger)
+            return try await Database.open(
+                configuration.effectiveDatabase, logger: logger,
+                postgresConnections: configuration.databasePoolSize, preparedStatements: configuration.preparedStatements
+            )
         } catch {
             throw ConfigurationError(variable: configuration.databaseVariable, problem: error.reason)
         }

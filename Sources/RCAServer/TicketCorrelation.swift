@@ -55,7 +55,7 @@ struct TicketCorrelation {
     }
 
     private func recurrence(of subject: Subject, pipeline: String, on sql: any SQLDatabase, into outcome: inout Outcome) async throws {
-        guard let earlier = try await sql.raw(
+        guard let earlier = try await sql.reusable(
             """
             SELECT id, status, occurrence_count FROM tickets
             WHERE fingerprint = \(bind: subject.fingerprint) AND pipeline = \(bind: pipeline) AND id <> \(bind: subject.id)
@@ -73,7 +73,7 @@ struct TicketCorrelation {
             return
         }
         guard linkRecurrences else { return }
-        let count = try await sql.raw(
+        let count = try await sql.reusable(
             """
             UPDATE tickets
             SET occurrence_count = occurrence_count + 1,

@@ -17,17 +17,20 @@ public final class Database: Sendable {
     public let location: DatabaseLocation
     private let backend: Backend
     private let logger: Logger
+    /// Names of the statements prepared on PostgreSQL connections; nil when they are not prepared.
+    private let statements: PostgresStatementCache?
 
     private enum Backend: Sendable {
         case sqlite(writer: SQLiteConnection, reader: SQLiteConnection, writeLock: AsyncLock, checkpointer: Task<Void, Never>)
         case postgres(client: PostgresClient, runTask: Task<Void, Never>, acquireTimeout: Duration)
     }
 
-    private init(dialect: Dialect, location: DatabaseLocation, backend: Backend, logger: Logger) {
+    private init(dialect: Dialect, location: DatabaseLocation, backend: Backend, logger: Logger, statements: PostgresStatementCache? = nil) {
         self.dialect = dialect
         self.location = location
         self.backend = backend
         self.logger = logger
+        self.statements = statements
     }
 
     /// Opens the database and checks that it answers; fails with a reason a
@@ -35,17 +38,25 @@ public final class Database: Sendable {
     ///
     /// `walRestartFrames` (SQLite) is how many WAL frames may pile up before
     /// the checkpointer makes the WAL start over; see `checkpointPeriodically`.
+    /// `postgresConnections` is the most connections the PostgreSQL pool
+    /// opens; `preparedStatements` whether `ReusableStatement`s are prepared
+    /// on them (`PostgresStatementCache`) or sent unnamed like the others.
     public static func open(
         _ location: DatabaseLocation,
         logger: Logger,
         connectTimeout: Duration = .seconds(5),
-        walRestartFrames: Int = 32_768
+        walRestartFrames: Int = 32_768,
+        postgresConnections: Int = 16,
+        preparedStatements: Bool = true
     ) async throws(DatabaseError) -> Database {
         switch location {
         case .sqlite(let path):
             return try await openSQLite(path: path, location: location, logger: logger, walRestartFrames: walRestartFrames)
         case .postgres(let endpoint):
-            return try await openPostgres(endpoint, location: location, logger: logger, connectTimeout: connectTimeout)
+            return try await openPostgres(
+                endpoint, location: location, logger: logger, connectTimeout: connectTimeout, maximumConnections: postgresConnections,
+                statements: preparedStatements ? PostgresStatementCache() : nil
+            )
         }
     }
 
@@ -153,7 +164,9 @@ public final class Database: Sendable {
         _ endpoint: PostgresEndpoint,
         location: DatabaseLocation,
         logger: Logger,
-        connectTimeout: Duration
+        connectTimeout: Duration,
+        maximumConnections: Int,
+        statements: PostgresStatementCache?
     ) async throws(DatabaseError) -> Database {
         do {
             try await checkReachable(endpoint, timeout: connectTimeout, logger: logger)
@@ -169,7 +182,7 @@ public final class Database: Sendable {
             tls: endpoint.clientTLS
         )
         configuration.options.connectTimeout = connectTimeout
-        configuration.options.maximumConnections = 16
+        configuration.options.maximumConnections = maximumConnections
         var poolLogger = logger
         poolLogger.logLevel = max(logger.logLevel, .warning)
         let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
@@ -178,7 +191,8 @@ public final class Database: Sendable {
             dialect: .postgres,
             location: location,
             backend: .postgres(client: client, runTask: runTask, acquireTimeout: connectTimeout),
-            logger: logger
+            logger: logger,
+            statements: statements
         )
         do {
             try await database.ping()
@@ -300,10 +314,10 @@ public final class Database: Sendable {
         begin: SQLQueryString?,
         _ body: (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        if let begin { try await sql.raw(begin).run() }
+        if let begin { try await sql.reusable(begin).run() }
         do {
             let result = try await body(sql)
-            try await sql.raw("COMMIT").run()
+            try await sql.reusable("COMMIT").run()
             return result
         } catch {
             try? await sql.raw("ROLLBACK").run()
@@ -368,7 +382,7 @@ public final class Database: Sendable {
         _ body: @Sendable @escaping (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await withPostgresConnection(client, timeout: timeout) { connection in
-            try await body(LiveConnectionSQLDatabase(connection, logger: self.logger))
+            try await body(LiveConnectionSQLDatabase(connection, statements: self.statements, logger: self.logger))
         }
     }
 

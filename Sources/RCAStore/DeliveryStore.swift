@@ -40,7 +40,7 @@ public struct DeliveryStore: Sendable {
         let nowMillis = Timestamp.epochMillis(now)
         let until = nowMillis + Int64(duration.components.seconds * 1000)
         return try await database.autocommit { sql in
-            try await sql.raw(
+            try await sql.reusable(
                 """
                 INSERT INTO deliveries (ticket_id, channel, updated_at, lease_until, attempts)
                 VALUES (\(bind: ticketID), \(bind: channel), \(bind: Timestamp.string(from: now)), \(bind: until), 1)
@@ -56,7 +56,7 @@ public struct DeliveryStore: Sendable {
     public static func recordSuccess(
         ticketID: String, channel: String, remoteID: String, location: String?, reason: String, on sql: any SQLDatabase
     ) async throws {
-        try await sql.raw(
+        try await sql.reusable(
             """
             UPDATE deliveries SET remote_id = \(bind: remoteID), location = \(bind: location), last_reason = \(bind: reason),
                 last_error = NULL, lease_until = NULL, updated_at = \(bind: Timestamp.now())

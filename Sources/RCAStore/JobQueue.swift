@@ -83,7 +83,7 @@ public struct JobQueue: Sendable {
         on sql: any SQLDatabase
     ) async throws -> Bool {
         let now = Timestamp.now()
-        let inserted = try await sql.raw(
+        let inserted = try await sql.reusable(
             """
             INSERT INTO jobs (kind, payload, unique_key, state, attempts, max_attempts, run_after, created_at, updated_at)
             VALUES (\(bind: kind), \(bind: payload), \(bind: uniqueKey), 'queued', 0, \(bind: maxAttempts ?? defaultMaxAttempts),
@@ -185,7 +185,7 @@ public struct JobQueue: Sendable {
     /// out (nearly all of them) is one statement instead of a transaction of two.
     private func dueWork(nowMillis: Int64) async throws -> (queued: Bool, abandoned: Bool) {
         try await database.read { sql in
-            guard let row = try await sql.raw(
+            guard let row = try await sql.reusable(
                 """
                 SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND run_after <= \(bind: nowMillis)) THEN 1 ELSE 0 END AS queued,
                        CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND lease_expires_at <= \(bind: nowMillis)) THEN 1 ELSE 0 END AS abandoned
@@ -199,6 +199,11 @@ public struct JobQueue: Sendable {
     /// its ORDER BY). Abandoned and queued jobs are looked up separately so
     /// that each lookup walks its own index in order and stops at `limit`;
     /// one query with an OR over both sorted every queued job on each claim.
+    ///
+    /// The limit is written into the text rather than bound: with a bound
+    /// limit PostgreSQL guesses a tenth of the table will be leased, judges
+    /// the prepared statement's shared plan too costly, and plans the claim
+    /// afresh on every run.
     private static func lease(
         _ condition: SQLQueryString,
         limit: Int,
@@ -208,13 +213,13 @@ public struct JobQueue: Sendable {
         locking: String,
         on sql: any SQLDatabase
     ) async throws -> [any SQLRow] {
-        try await sql.raw(
+        try await sql.reusable(
             """
             UPDATE jobs
             SET state = 'running', attempts = attempts + 1, lease_owner = \(bind: token),
                 lease_expires_at = \(bind: expires), updated_at = \(bind: Timestamp.string(from: now))
             WHERE id IN (
-                SELECT id FROM jobs WHERE \(condition) LIMIT \(bind: limit) \(unsafeRaw: locking)
+                SELECT id FROM jobs WHERE \(condition) LIMIT \(unsafeRaw: String(limit)) \(unsafeRaw: locking)
             )
             RETURNING id, kind, payload, attempts, max_attempts
             """
@@ -258,7 +263,7 @@ public struct JobQueue: Sendable {
     public func extendLease(_ job: ClaimedJob, now: Date = Date()) async throws -> Bool {
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
         return try await database.autocommit { sql in
-            try await sql.raw(
+            try await sql.reusable(
                 """
                 UPDATE jobs SET lease_expires_at = \(bind: expires)
                 WHERE id = \(bind: job.id) AND state = 'running' AND lease_owner = \(bind: job.leaseToken)
@@ -271,7 +276,7 @@ public struct JobQueue: Sendable {
     private func finish(_ job: ClaimedJob, state: String, runAfter: Date?, error: String?, on sql: any SQLDatabase) async throws -> Bool {
         let now = Timestamp.now()
         let runAfterMillis = runAfter.map(Timestamp.epochMillis)
-        return try await sql.raw(
+        return try await sql.reusable(
             """
             UPDATE jobs
             SET state = \(bind: state), lease_owner = NULL, lease_expires_at = NULL,

@@ -15,13 +15,21 @@ import SQLKit
 /// load. Checking that the channel is active on its own event loop, right
 /// before the statement is written there in the same turn, closes the gap:
 /// an active channel still has the handler that answers every statement.
+///
+/// A `ReusableStatement` runs prepared (`PostgresStatementCache`). PostgresNIO
+/// only runs prepared statements from a task, so that path checks the
+/// connection just before handing the statement over rather than in the same
+/// turn of the event loop; a connection lost in between is left to the
+/// operation watchdog of `Database`.
 struct LiveConnectionSQLDatabase: SQLDatabase {
     let connection: PostgresConnection
     let base: any SQLDatabase
+    let statements: PostgresStatementCache?
 
-    init(_ connection: PostgresConnection, logger: Logger) {
+    init(_ connection: PostgresConnection, statements: PostgresStatementCache?, logger: Logger) {
         self.connection = connection
         self.base = connection.sql(queryLogLevel: .trace, logger: logger)
+        self.statements = statements
     }
 
     var logger: Logger { base.logger }
@@ -42,7 +50,29 @@ struct LiveConnectionSQLDatabase: SQLDatabase {
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await execute(sql: query, onRow).get()
+        guard query is ReusableStatement, let statements else {
+            return try await execute(sql: query, onRow).get()
+        }
+        let (text, values) = serialize(query)
+        guard let (bindings, types) = try PostgresReusableRun.bind(values) else {
+            return try await execute(sql: query, onRow).get()
+        }
+        let key = PostgresStatementCache.Key(sql: text, types: types)
+        let name = statements.name(for: key)
+        logger.trace("Executing query", metadata: ["sql": .string(text), "statement": .string(name)])
+        guard !connection.isClosed else {
+            throw DatabaseError.unavailable("the connection to PostgreSQL was lost")
+        }
+        do {
+            try await PostgresReusableRun.$current.withValue(.init(name: name, sql: text, types: types)) {
+                for try await row in try await connection.execute(PostgresReusableRun(bindings: bindings), logger: logger) {
+                    onRow(row.sql())
+                }
+            }
+        } catch {
+            statements.runFailed(key, name: name, error: error)
+            throw error
+        }
     }
 
     func withSession<Result>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {

@@ -120,7 +120,7 @@ public struct TicketStore: Sendable {
 
     public func find(id: String) async throws -> TicketRecord? {
         try await database.read { sql in
-            try await sql.raw("SELECT * FROM tickets WHERE id = \(bind: id)").first(decoding: TicketRecord.self)
+            try await sql.reusable("SELECT * FROM tickets WHERE id = \(bind: id)").first(decoding: TicketRecord.self)
         }
     }
 
@@ -173,12 +173,12 @@ public struct TicketStore: Sendable {
                    (SELECT run_id FROM tickets WHERE id = v.column1), v.column2, NULL, v.column3
             FROM (VALUES
             """
-        try await sql.raw(select + rows.joined(separator: ", ") + ") AS v").run()
+        try await sql.reusable(select + rows.joined(separator: ", ") + ") AS v").run()
     }
 
     /// Writes an audit entry inside the caller's transaction, copying the ticket's pipeline and run id.
     public static func appendAudit(ticketID: String, action: String, details: String?, user: String? = nil, on sql: any SQLDatabase) async throws {
-        try await sql.raw(
+        try await sql.reusable(
             """
             INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, details)
             SELECT \(bind: Timestamp.now()), id, pipeline, run_id, \(bind: action), \(bind: user), \(bind: details)

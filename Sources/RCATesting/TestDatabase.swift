@@ -65,9 +65,14 @@ public struct TestDatabase: Sendable {
         }
     }
 
-    /// Opens the test database, migrated unless asked otherwise.
-    public func open(migrated: Bool = true, logger: Logger = TestDatabase.quietLogger) async throws -> Database {
-        let database = try await Database.open(location, logger: logger)
+    /// Opens the test database, migrated unless asked otherwise; with
+    /// `postgresConnections: 1`, every statement runs on the same session.
+    public func open(
+        migrated: Bool = true, logger: Logger = TestDatabase.quietLogger, postgresConnections: Int = 16, preparedStatements: Bool = true
+    ) async throws -> Database {
+        let database = try await Database.open(
+            location, logger: logger, postgresConnections: postgresConnections, preparedStatements: preparedStatements
+        )
         if migrated { try await Migrator(database: database).migrate() }
         return database
     }
@@ -95,12 +100,16 @@ public struct TestDatabase: Sendable {
         _ backend: TestBackend,
         migrated: Bool = true,
         logger: Logger = quietLogger,
+        postgresConnections: Int = 16,
+        preparedStatements: Bool = true,
         _ body: (Database, TestDatabase) async throws -> Result
     ) async throws -> Result {
         let testDatabase = try await make(backend)
         let database: Database
         do {
-            database = try await testDatabase.open(migrated: migrated, logger: logger)
+            database = try await testDatabase.open(
+                migrated: migrated, logger: logger, postgresConnections: postgresConnections, preparedStatements: preparedStatements
+            )
         } catch {
             await testDatabase.destroy()
             throw error

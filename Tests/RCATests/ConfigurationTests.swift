@@ -17,6 +17,8 @@ struct ConfigurationTests {
         #expect(configuration.webhookToken == nil)
         #expect(configuration.jwtSecret == nil)
         #expect(configuration.baseURL == "http://127.0.0.1:8000")
+        #expect(configuration.databasePoolSize == 16)
+        #expect(configuration.preparedStatements)
     }
 
     @Test("variables set the server's values")
@@ -26,6 +28,7 @@ struct ConfigurationTests {
             "DATABASE_URL": "postgres://rca:pw@db:5432/rca", "WEBHOOK_TOKEN": "0123456789abcdef",
             "JWT_SECRET": String(repeating: "k", count: 40), "PUBLIC_URL": "https://rca.example.com/",
             "LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json", "WORKER_CONCURRENCY": "8",
+            "DATABASE_POOL_SIZE": "40", "PREPARED_STATEMENTS": "off",
         ])
         #expect(configuration.port == 9000)
         #expect(configuration.effectiveDatabase == .postgres(PostgresEndpoint(host: "db", username: "rca", password: "pw", database: "rca")))
@@ -34,6 +37,8 @@ struct ConfigurationTests {
         #expect(configuration.logLevel == .debug)
         #expect(configuration.logFormat == .json)
         #expect(configuration.workerConcurrency == 8)
+        #expect(configuration.databasePoolSize == 40)
+        #expect(!configuration.preparedStatements)
     }
 
     @Test("a bad value is refused with the variable's name and what is wrong", arguments: [
@@ -49,6 +54,8 @@ struct ConfigurationTests {
         (["SHARE_LIVE_EVENTS": "true"], "SHARE_LIVE_EVENTS: needs a PostgreSQL DATABASE_URL; a single SQLite process already sees all its events"),
         (["SLACK_BOT_TOKEN": "xoxb-1"], "SLACK_CHANNEL: is required with SLACK_BOT_TOKEN, SLACK_CHANNEL"),
         (["AZURE_BLOB_CONTAINER_SAS_URL": "https://a.blob.core.windows.net/c"], "AZURE_BLOB_CONTAINER_SAS_URL: expected a container SAS URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…"),
+        (["DATABASE_POOL_SIZE": "0"], "DATABASE_POOL_SIZE: expected a whole number from 1 to 500, got \"0\""),
+        (["PREPARED_STATEMENTS": "sometimes"], "PREPARED_STATEMENTS: expected true or false, got \"sometimes\""),
         (["JWT_TTL_SECONDS": "10"], "JWT_TTL_SECONDS: expected a whole number from 60 to 2592000, got \"10\""),
     ])
     func refused(environment: [String: String], message: String) {
