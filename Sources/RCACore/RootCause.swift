@@ -168,6 +168,11 @@ extension RootCauseAnalysis {
     /// analysis whose evidence does not check out is kept but downgraded to
     /// Low confidence, and says so.
     public func validated(against input: String) throws(AnalysisValidationError) -> RootCauseAnalysis {
+        try validated(against: QuotableText(input))
+    }
+
+    /// `validated(against:)` for an error text a model may have been shown redacted.
+    public func validated(against input: QuotableText) throws(AnalysisValidationError) -> RootCauseAnalysis {
         try checkRequiredFields()
         var checked = self
         checked.recommendations = steps
@@ -182,6 +187,23 @@ extension RootCauseAnalysis {
                 : " (Low confidence: the cited evidence \(quoted) does not occur in the error text.)"
         }
         return checked
+    }
+}
+
+/// The text an analysis may quote as evidence: the error text as it arrived,
+/// or as a model was shown it, with secrets and addresses redacted (a model
+/// quotes what it saw, markers included). The redacted copy is made only
+/// for a quote the original lacks, so analyses that quote the original (the
+/// rules engine's always do) never pay for the redaction's patterns.
+public struct QuotableText: Sendable {
+    public let original: String
+
+    public init(_ original: String) {
+        self.original = original
+    }
+
+    public func contains(_ quote: String) -> Bool {
+        original.contains(quote) || Redactor.redact(original).contains(quote)
     }
 }
 

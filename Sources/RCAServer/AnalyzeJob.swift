@@ -63,8 +63,7 @@ struct AnalyzeJobHandler: JobHandler {
         let source = AlertSource(rawValue: ticket.source) ?? .generic
         let input = AnalysisInput(source: source, errorText: errorMessage, resource: ticket.pipeline ?? "", details: details)
         let fingerprint = Fingerprint.of(source: source, errorText: errorMessage)
-        // A model quotes the redacted text it was shown, so its evidence may hold markers.
-        let quotable = errorMessage + "\n" + Redactor.redact(errorMessage)
+        let quotable = QuotableText(errorMessage)
         // While another ticket of this failure holds the lock (a burst), the
         // ones whose text the stored analysis fits are stored side by side
         // instead of queueing for the lock one by one.
@@ -87,14 +86,14 @@ struct AnalyzeJobHandler: JobHandler {
 
     /// Whether a stored analysis can stand for a ticket whose quotable text is
     /// `quotable`: all its evidence must occur there.
-    static func fits(_ analysis: RootCauseAnalysis, _ quotable: String) -> Bool {
+    static func fits(_ analysis: RootCauseAnalysis, _ quotable: QuotableText) -> Bool {
         !analysis.evidence.isEmpty && analysis.evidence.allSatisfy(quotable.contains)
     }
 
     private func analyzeAndStore(
         ticket: TicketRecord,
         input: AnalysisInput,
-        quotable: String,
+        quotable: QuotableText,
         fingerprint: String,
         lookedUp: CachedAnalysis?,
         runID: String?,
@@ -194,7 +193,7 @@ struct AnalyzeJobHandler: JobHandler {
     /// asks the engine once and the rest reuse its answer.
     private func analyze(
         _ input: AnalysisInput,
-        quotable: String,
+        quotable: QuotableText,
         fingerprint: String,
         lookedUp: CachedAnalysis?,
         ticket: TicketRecord,

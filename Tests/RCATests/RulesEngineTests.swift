@@ -203,6 +203,20 @@ struct RulesEngineTests {
         #expect(throws: AnalysisValidationError.recommendationCount(7)) { try analysis.validated(against: "x") }
     }
 
+    @Test("evidence quoted from the redacted text a model was shown checks out; evidence in neither text does not")
+    func evidenceFromRedactedText() throws {
+        let text = "Login failed for user 'etl': Server=tcp:sales.example.net;Password=Hunter2Secret42;"
+        var analysis = Self.analyze(text)
+        analysis.confidence = .high
+        analysis.evidence = ["Password=\(Redactor.marker)", "Login failed for user 'etl'"]
+        let checked = try analysis.validated(against: QuotableText(text))
+        #expect(checked.confidence == .high)
+        #expect(checked.evidence == analysis.evidence)
+
+        analysis.evidence = ["Password=Hunter2Secret43"]
+        #expect(try analysis.validated(against: QuotableText(text)).confidence == .low)
+    }
+
     @Test("severity sets priority and the SLA follows the prototype's defaults")
     func priorityAndSLA() {
         #expect(Priority(severity: .critical) == .p1)
