@@ -17,10 +17,9 @@ import SQLKit
 /// an active channel still has the handler that answers every statement.
 ///
 /// A `ReusableStatement` runs prepared (`PostgresStatementCache`). PostgresNIO
-/// only runs prepared statements from a task, so that path checks the
-/// connection just before handing the statement over rather than in the same
-/// turn of the event loop; a connection lost in between is left to the
-/// operation watchdog of `Database`.
+/// runs prepared statements only from a task, so that task runs on the
+/// connection's event loop (`EventLoopTaskExecutor`) while it checks the
+/// connection and hands the statement over: the same turn, the same guarantee.
 struct LiveConnectionSQLDatabase: SQLDatabase {
     let connection: PostgresConnection
     let base: any SQLDatabase
@@ -60,13 +59,17 @@ struct LiveConnectionSQLDatabase: SQLDatabase {
         let key = PostgresStatementCache.Key(sql: text, types: types)
         let name = statements.name(for: key)
         logger.trace("Executing query", metadata: ["sql": .string(text), "statement": .string(name)])
-        guard !connection.isClosed else {
-            throw DatabaseError.unavailable("the connection to PostgreSQL was lost")
-        }
+        let connection = connection
+        let logger = logger
         do {
-            try await PostgresReusableRun.$current.withValue(.init(name: name, sql: text, types: types)) {
-                for try await row in try await connection.execute(PostgresReusableRun(bindings: bindings), logger: logger) {
-                    onRow(row.sql())
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
+                guard !connection.isClosed else {
+                    throw DatabaseError.unavailable("the connection to PostgreSQL was lost")
+                }
+                try await PostgresReusableRun.$current.withValue(.init(name: name, sql: text, types: types)) {
+                    for try await row in try await connection.execute(PostgresReusableRun(bindings: bindings), logger: logger) {
+                        onRow(row.sql())
+                    }
                 }
             }
         } catch {
@@ -77,5 +80,20 @@ struct LiveConnectionSQLDatabase: SQLDatabase {
 
     func withSession<Result>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await closure(self)
+    }
+}
+
+/// Runs a task's jobs on a NIO event loop, so that code written as a task
+/// can act in the same turn as the loop's own work (see `LiveConnectionSQLDatabase`).
+final class EventLoopTaskExecutor: TaskExecutor {
+    private let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
