@@ -81,7 +81,7 @@ public enum Dialect: String, Sendable {
             return (1...Int64(count)).map { last + $0 }
         case .postgres:
             return try await sql.reusable(
-                "SELECT nextval(pg_get_serial_sequence(\(bind: table), 'id')) AS id FROM generate_series(1, \(bind: count))"
+                "SELECT nextval(pg_get_serial_sequence(\(literal: table), 'id')) AS id FROM generate_series(1, \(bind: count))"
             ).all().map { try $0.decode(column: "id", as: Int64.self) }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PostgresNIO
 import SQLKit
 import Synchronization
@@ -11,8 +10,8 @@ import Synchronization
 /// connection the first time it is run there, and only binds and runs it
 /// afterwards.
 ///
-/// A name whose run failed for any reason but a broken constraint is retired
-/// and the statement gets a new one. PostgresNIO keeps a failed preparation
+/// A name the server refused to run for any reason but a broken constraint
+/// is retired and the statement gets a new one. PostgresNIO keeps a failed preparation
 /// for the life of the connection (for example one sent inside a transaction
 /// already aborted by an earlier error), and PostgreSQL refuses a prepared
 /// `SELECT *` once another server has added a column ("cached plan must not
@@ -42,17 +41,16 @@ final class PostgresStatementCache: Sendable {
         state.withLock { state in state.names[key] ?? state.newName(for: key) }
     }
 
-    /// Retires `name` after its run failed with `error`, unless the failure
-    /// was the data's (a broken constraint), which says nothing of the statement.
+    /// Retires `name` after the server refused to run it with `error`, unless
+    /// the data broke a constraint, which says nothing of the statement. A
+    /// lost connection retires nothing: its prepared statements went with it.
     func runFailed(_ key: Key, name: String, error: any Error) {
-        if let error = error as? PSQLError, error.serverInfo?[.sqlState]?.hasPrefix("23") == true { return }
+        guard let error = error as? PSQLError, error.code == .server,
+              error.serverInfo?[.sqlState]?.hasPrefix("23") == false else { return }
         state.withLock { state in
             if state.names[key] == name { _ = state.newName(for: key) }
         }
     }
-
-    /// How many statements have been named so far, retired names included.
-    var namesGiven: Int { state.withLock { $0.lastNumber } }
 }
 
 /// A bound `ReusableStatement` in the shape PostgresNIO prepares and runs.
@@ -61,8 +59,9 @@ final class PostgresStatementCache: Sendable {
 /// types as static members of a type, one type per statement written in the
 /// source. The store's statements are SQLKit expressions instead, so the
 /// static members read the statement being run from a task-local value,
-/// which `run` binds around the call; PostgresNIO reads them on the calling
-/// task when the run starts (and again only to describe a failure).
+/// which `LiveConnectionSQLDatabase` binds around the call; PostgresNIO reads
+/// them on the calling task when the run starts (and again only to describe
+/// a failure).
 struct PostgresReusableRun: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
@@ -84,7 +83,7 @@ struct PostgresReusableRun: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 
     /// The statement's bindings and their types, or nil when a value is of a
-    /// type the store does not bind, for the caller to run it unprepared.
+    /// type not encoded here, for the caller to run the statement unprepared.
     static func bind(_ values: [any Encodable & Sendable]) throws -> (PostgresBindings, [PostgresDataType])? {
         var bindings = PostgresBindings(capacity: values.count)
         var types: [PostgresDataType] = []

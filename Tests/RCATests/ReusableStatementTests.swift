@@ -117,6 +117,23 @@ struct ReusableStatementTests {
         }
     }
 
+    @Test("a broken constraint says nothing of the statement: it keeps its name", arguments: postgres)
+    func constraintKeepsTheName(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend, postgresConnections: 1) { database, _ in
+            for (dedupKey, expectedToFail) in [("k-1", false), ("k-1", true), ("k-2", false)] {
+                let insert: SQLQueryString = """
+                    INSERT INTO guess_failures (scope, subject, window_started, failures) VALUES ('test', \(bind: dedupKey), '2026-12-01', 1)
+                    """
+                if expectedToFail {
+                    await #expect(throws: (any Error).self) { try await database.autocommit { sql in try await sql.reusable(insert).run() } }
+                } else {
+                    try await database.autocommit { sql in try await sql.reusable(insert).run() }
+                }
+            }
+            #expect(try await Self.prepared(on: database).filter { $0.statement.contains("guess_failures") }.count == 1)
+        }
+    }
+
     @Test("a prepared SELECT * recovers when another server adds a column", arguments: postgres)
     func columnAddedElsewhere(backend: TestBackend) async throws {
         try await TestDatabase.with(backend, postgresConnections: 1) { database, testDatabase in
