@@ -26,11 +26,12 @@ func eventually(_ seconds: Double = 30, _ what: String, _ condition: () async th
 struct NotificationTests {
     static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 
-    static func environment(slack: FakeSlack, jira: FakeJira) -> [String: String] {
+    /// The server's settings against the fakes; a notification waits `notifyTimeoutSeconds` for an answer.
+    static func environment(slack: FakeSlack, jira: FakeJira, notifyTimeoutSeconds: Int = 5) -> [String: String] {
         [
             "SLACK_BOT_TOKEN": FakeSlack.token, "SLACK_CHANNEL": "C111", "SLACK_API_URL": slack.apiURL, "SLACK_SIGNING_SECRET": signingSecret,
             "JIRA_DOMAIN": jira.server.baseURL, "JIRA_USER_EMAIL": FakeJira.email, "JIRA_API_TOKEN": FakeJira.apiToken, "JIRA_PROJECT_KEY": "ED",
-            "NOTIFY_TIMEOUT_SECONDS": "1",
+            "NOTIFY_TIMEOUT_SECONDS": String(notifyTimeoutSeconds),
         ]
     }
 
@@ -176,7 +177,7 @@ struct NotificationTests {
         slack.postDelay.withLock { $0 = .seconds(2) }
         jira.createFailures.withLock { $0 = [(.serviceUnavailable, #"{"errorMessages":["Service unavailable"]}"#)] }
         try await TestDatabase.with(backend) { database, _ in
-            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira, notifyTimeoutSeconds: 1))
             try await harness.run { client, harness in
                 let id = try await harness.post(client, generic: ["resource": "late_answer", "error_message": "ModuleNotFoundError: No module named 'x'"])
                 try await harness.settle(id)

@@ -75,7 +75,7 @@ struct NotifierCase: Sendable, CustomTestStringConvertible {
 
 @Suite("Notifier conformance", .serialized)
 struct NotifierConformanceTests {
-    static func run(_ notifierCase: NotifierCase, _ answers: [ScriptedAnswers.Answer], timeout: Duration = .seconds(2)) async throws -> (Result<RemoteReference, DeliveryError>, ScriptedAnswers) {
+    static func run(_ notifierCase: NotifierCase, _ answers: [ScriptedAnswers.Answer], timeout: Duration = .seconds(10)) async throws -> (Result<RemoteReference, DeliveryError>, ScriptedAnswers) {
         let script = ScriptedAnswers()
         for answer in answers { script.enqueue(notifierCase.path, answer) }
         let server = try await LocalHTTPServer.start(script.router(paths: [notifierCase.path]))
