@@ -128,7 +128,7 @@ public struct ServerConfiguration: Sendable {
         sessionSeconds = try reader.integer("JWT_TTL_SECONDS", default: 86_400, range: 60...2_592_000)
         allowRegistration = try reader.boolean("ALLOW_REGISTRATION", default: false)
         notifications = try NotificationSettings(reader)
-        databasePoolSize = try reader.integer("DATABASE_POOL_SIZE", default: 16, range: 1...500)
+        databasePoolSize = try reader.integer("DATABASE_POOL_SIZE", default: Database.defaultPostgresConnections, range: 1...500)
         preparedStatements = try reader.boolean("PREPARED_STATEMENTS", default: true)
         shareLiveEvents = try reader.boolean("SHARE_LIVE_EVENTS", default: false)
         if shareLiveEvents, database?.isPostgres != true {

@@ -4,11 +4,6 @@ import SQLKit
 /// limits on bound parameters.
 enum BulkInsert {
     static let rowsPerStatement = 400
-    /// Chunks of up to this many rows run as `ReusableStatement`s: at a
-    /// steady rate a shared ingestion transaction holds a few webhooks, so a
-    /// few shapes of each statement recur all the time, while every larger
-    /// shape would stay prepared on each connection for one burst's sake.
-    static let reusableRows = 8
 
     /// Runs `prefix VALUES row, row, … suffix` for every chunk of rows and
     /// returns the rows of all `RETURNING` clauses.
@@ -23,7 +18,7 @@ enum BulkInsert {
         while start < rows.count {
             let chunk = rows[start..<min(start + rowsPerStatement, rows.count)]
             let query: SQLQueryString = prefix + " VALUES " + chunk.joined(separator: ", ") + " " + suffix
-            returned += try await (chunk.count <= reusableRows ? sql.reusable(query).all() : sql.raw(query).all())
+            returned += try await sql.multiRow(query, rowCount: chunk.count).all()
             start += rowsPerStatement
         }
         return returned

@@ -33,6 +33,10 @@ public final class Database: Sendable {
         self.statements = statements
     }
 
+    /// The most connections a PostgreSQL pool opens unless configured
+    /// otherwise (`DATABASE_POOL_SIZE`).
+    public static let defaultPostgresConnections = 16
+
     /// Opens the database and checks that it answers; fails with a reason a
     /// person can act on rather than hanging when the server is unreachable.
     ///
@@ -46,7 +50,7 @@ public final class Database: Sendable {
         logger: Logger,
         connectTimeout: Duration = .seconds(5),
         walRestartFrames: Int = 32_768,
-        postgresConnections: Int = 16,
+        postgresConnections: Int = defaultPostgresConnections,
         preparedStatements: Bool = true
     ) async throws(DatabaseError) -> Database {
         switch location {

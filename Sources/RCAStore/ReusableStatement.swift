@@ -11,6 +11,9 @@ import SQLKit
 /// Only statements of fixed shape belong here: each distinct text stays
 /// prepared on every connection for the connection's life.
 struct ReusableStatement: SQLExpression {
+    /// The most rows a multi-row statement may list and still be reusable (`multiRow`).
+    static let maximumRows = 8
+
     let statement: SQLQueryString
 
     func serialize(to serializer: inout SQLSerializer) {
@@ -34,5 +37,13 @@ extension SQLDatabase {
     /// on PostgreSQL it is prepared once per connection.
     public func reusable(_ statement: SQLQueryString) -> ReusableStatementBuilder {
         ReusableStatementBuilder(statement, on: self)
+    }
+
+    /// A statement with a list of `rowCount` rows (a multi-row `VALUES`):
+    /// reusable up to `ReusableStatement.maximumRows` rows, raw beyond. At a
+    /// steady rate the few small counts recur all the time, while every
+    /// larger count would stay prepared on each connection for one burst's sake.
+    func multiRow(_ statement: SQLQueryString, rowCount: Int) -> any SQLQueryFetcher {
+        rowCount <= ReusableStatement.maximumRows ? reusable(statement) : raw(statement)
     }
 }

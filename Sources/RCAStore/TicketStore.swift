@@ -173,7 +173,7 @@ public struct TicketStore: Sendable {
                    (SELECT run_id FROM tickets WHERE id = v.column1), v.column2, NULL, v.column3
             FROM (VALUES
             """
-        try await sql.reusable(select + rows.joined(separator: ", ") + ") AS v").run()
+        try await sql.multiRow(select + rows.joined(separator: ", ") + ") AS v", rowCount: rows.count).run()
     }
 
     /// Writes an audit entry inside the caller's transaction, copying the ticket's pipeline and run id.

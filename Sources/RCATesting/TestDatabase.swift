@@ -68,7 +68,7 @@ public struct TestDatabase: Sendable {
     /// Opens the test database, migrated unless asked otherwise; with
     /// `postgresConnections: 1`, every statement runs on the same session.
     public func open(
-        migrated: Bool = true, logger: Logger = TestDatabase.quietLogger, postgresConnections: Int = 16, preparedStatements: Bool = true
+        migrated: Bool = true, logger: Logger = TestDatabase.quietLogger, postgresConnections: Int = Database.defaultPostgresConnections, preparedStatements: Bool = true
     ) async throws -> Database {
         let database = try await Database.open(
             location, logger: logger, postgresConnections: postgresConnections, preparedStatements: preparedStatements
@@ -100,7 +100,7 @@ public struct TestDatabase: Sendable {
         _ backend: TestBackend,
         migrated: Bool = true,
         logger: Logger = quietLogger,
-        postgresConnections: Int = 16,
+        postgresConnections: Int = Database.defaultPostgresConnections,
         preparedStatements: Bool = true,
         _ body: (Database, TestDatabase) async throws -> Result
     ) async throws -> Result {

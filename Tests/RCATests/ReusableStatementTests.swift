@@ -59,6 +59,25 @@ struct ReusableStatementTests {
         }
     }
 
+    @Test("audit lines of one change are prepared for a few rows, and sent unprepared beyond", arguments: postgres)
+    func auditRowsCap(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend, postgresConnections: 1) { database, _ in
+            for number in 0..<20 { try await MigrationTests.insertTicket(id: "T-\(number)", dedupKey: "key-\(number)", into: database) }
+            for count in [2, 3, 9, 20] {
+                try await database.transaction { sql in
+                    try await TicketStore.appendAudits((0..<count).map { ("T-\($0)", "Noted", nil) }, on: sql)
+                }
+            }
+            let audits = try await Self.prepared(on: database).filter { $0.statement.contains("audit_trail") }
+            #expect(audits.count == 2)
+            #expect(audits.allSatisfy { !$0.statement.contains("$25") })
+            let written = try await database.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS count FROM audit_trail WHERE pipeline IS NULL AND action = 'Noted'").first()?.decode(column: "count", as: Int.self)
+            }
+            #expect(written == 2 + 3 + 9 + 20)
+        }
+    }
+
     @Test("with prepared statements off (for a pooler that cannot keep them) nothing is prepared", arguments: postgres)
     func preparedStatementsOff(backend: TestBackend) async throws {
         try await TestDatabase.with(backend, postgresConnections: 1, preparedStatements: false) { database, _ in
