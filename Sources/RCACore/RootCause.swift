@@ -177,9 +177,9 @@ extension RootCauseAnalysis {
         var checked = self
         checked.recommendations = steps
         checked.priority = Priority(severity: severity)
-        let unsupported = evidence.filter { !input.contains($0) }
+        let unsupported = input.unquotable(evidence)
         if !unsupported.isEmpty || evidence.isEmpty {
-            checked.evidence = evidence.filter { input.contains($0) }
+            checked.evidence = evidence.filter { !unsupported.contains($0) }
             checked.confidence = .low
             let quoted = unsupported.map { "\"\($0)\"" }.joined(separator: ", ")
             checked.rootCause += evidence.isEmpty
@@ -193,8 +193,9 @@ extension RootCauseAnalysis {
 /// The text an analysis may quote as evidence: the error text as it arrived,
 /// or as a model was shown it, with secrets and addresses redacted (a model
 /// quotes what it saw, markers included). The redacted copy is made only
-/// for a quote the original lacks, so analyses that quote the original (the
-/// rules engine's always do) never pay for the redaction's patterns.
+/// when a quote is missing from the original, and once for all of them, so
+/// analyses that quote the original (the rules engine's always do) never pay
+/// for the redaction's patterns.
 public struct QuotableText: Sendable {
     public let original: String
 
@@ -202,8 +203,12 @@ public struct QuotableText: Sendable {
         self.original = original
     }
 
-    public func contains(_ quote: String) -> Bool {
-        original.contains(quote) || Redactor.redact(original).contains(quote)
+    /// The quotes that occur in neither the original nor its redacted copy.
+    public func unquotable(_ quotes: [String]) -> [String] {
+        let notInOriginal = quotes.filter { !original.contains($0) }
+        guard !notInOriginal.isEmpty else { return [] }
+        let redacted = Redactor.redact(original)
+        return notInOriginal.filter { !redacted.contains($0) }
     }
 }
 

@@ -87,7 +87,7 @@ struct AnalyzeJobHandler: JobHandler {
     /// Whether a stored analysis can stand for a ticket whose quotable text is
     /// `quotable`: all its evidence must occur there.
     static func fits(_ analysis: RootCauseAnalysis, _ quotable: QuotableText) -> Bool {
-        !analysis.evidence.isEmpty && analysis.evidence.allSatisfy(quotable.contains)
+        !analysis.evidence.isEmpty && quotable.unquotable(analysis.evidence).isEmpty
     }
 
     private func analyzeAndStore(

@@ -215,6 +215,11 @@ struct RulesEngineTests {
 
         analysis.evidence = ["Password=Hunter2Secret43"]
         #expect(try analysis.validated(against: QuotableText(text)).confidence == .low)
+
+        analysis.evidence = ["Password=\(Redactor.marker)", "Password=Hunter2Secret43", "Login failed"]
+        let mixed = try analysis.validated(against: QuotableText(text))
+        #expect(mixed.confidence == .low)
+        #expect(mixed.evidence == ["Password=\(Redactor.marker)", "Login failed"])
     }
 
     @Test("severity sets priority and the SLA follows the prototype's defaults")
