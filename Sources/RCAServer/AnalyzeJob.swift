@@ -135,7 +135,7 @@ struct AnalyzeJobHandler: JobHandler {
         // lease ran out while it worked): the update then matches nothing and
         // the transaction, correlation included, is rolled back.
         struct AlreadyAnalyzed: Error {}
-        let stored: (links: TicketCorrelation.Outcome, notifications: Int)
+        let stored: (links: TicketCorrelation.Outcome, notifications: (queued: Int, leased: ClaimedJob?))
         do {
             stored = try await database.transaction { sql in
                 let links = try await correlation.correlate(subject, on: sql)
@@ -167,9 +167,9 @@ struct AnalyzeJobHandler: JobHandler {
                 )
                 let notifications =
                     if let openTicket = links.recurrenceOf {
-                        try await outbox.enqueue(ticketID: openTicket, reason: .recurred, on: sql)
+                        try await outbox.enqueue(ticketID: openTicket, reason: .recurred, leasingFirstTo: completion, on: sql)
                     } else {
-                        try await outbox.enqueue(ticketID: ticketID, reason: .opened, on: sql)
+                        try await outbox.enqueue(ticketID: ticketID, reason: .opened, leasingFirstTo: completion, on: sql)
                     }
                 try await events.announce(Self.liveEvents(ticketID, links), on: sql)
                 try await completion.complete(on: sql)
@@ -178,7 +178,10 @@ struct AnalyzeJobHandler: JobHandler {
         } catch is AlreadyAnalyzed {
             return
         }
-        wakeups.signal(jobs: stored.notifications)
+        // The first channel's delivery runs next on this worker, without a
+        // claim; the other channels' wake idle workers.
+        if let leased = stored.notifications.leased { completion.handOff(leased) }
+        wakeups.signal(jobs: stored.notifications.queued)
         events.afterCommit(Self.liveEvents(ticketID, stored.links))
     }
 

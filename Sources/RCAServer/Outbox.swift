@@ -61,13 +61,34 @@ public struct Outbox: Sendable {
     /// Queues `reason` for every channel that handles it, except `skipping` (the channel the change came from).
     @discardableResult
     func enqueue(ticketID: String, reason: NotificationReason, skipping: String? = nil, on sql: any SQLDatabase) async throws -> Int {
-        var jobs = 0
+        try await enqueue(ticketID: ticketID, reason: reason, skipping: skipping, leasingFirstTo: nil, on: sql).queued
+    }
+
+    /// Like `enqueue(ticketID:reason:skipping:on:)`, but the first channel's
+    /// job is leased to the worker of `completion` (when given), for it to
+    /// run as soon as the transaction commits; returns how many jobs were
+    /// queued for other workers, and the leased one.
+    func enqueue(
+        ticketID: String,
+        reason: NotificationReason,
+        skipping: String? = nil,
+        leasingFirstTo completion: JobCompletion?,
+        on sql: any SQLDatabase
+    ) async throws -> (queued: Int, leased: ClaimedJob?) {
+        var queued = 0
+        var leased: ClaimedJob?
+        var leaseOffered = completion == nil
         for notifier in notifiers where notifier.handles(reason) && notifier.channel != skipping {
             let payload = String(decoding: try JSONEncoder().encode(Payload(ticket_id: ticketID, channel: notifier.channel, reason: reason)), as: UTF8.self)
             let uniqueKey = reason == .opened ? "notify:\(ticketID):\(notifier.channel):opened" : nil
-            try await queue.enqueue(kind: Self.jobKind, payload: payload, uniqueKey: uniqueKey, on: sql)
-            jobs += 1
+            if !leaseOffered, let completion {
+                leaseOffered = true
+                leased = try await completion.lease(kind: Self.jobKind, payload: payload, uniqueKey: uniqueKey, on: sql)
+            } else {
+                try await queue.enqueue(kind: Self.jobKind, payload: payload, uniqueKey: uniqueKey, on: sql)
+                queued += 1
+            }
         }
-        return jobs
+        return (queued, leased)
     }
 }

@@ -95,6 +95,42 @@ public struct JobQueue: Sendable {
         return inserted != nil
     }
 
+    /// Adds a job within an open transaction, already leased to `owner`, for
+    /// a worker that runs it as soon as the transaction commits (a hand-off,
+    /// `JobCompletion.lease`): the job then costs no claim, and if that
+    /// worker stops before finishing it, the lease runs out and another
+    /// worker claims it. Nil when a job of the same `uniqueKey` exists.
+    public func enqueueLeased(
+        kind: String,
+        payload: String,
+        uniqueKey: String? = nil,
+        owner: String,
+        now: Date = Date(),
+        on sql: any SQLDatabase
+    ) async throws -> ClaimedJob? {
+        let stamp = Timestamp.string(from: now)
+        let leaseToken = Self.leaseToken(owner)
+        let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
+        guard let row = try await sql.reusable(
+            """
+            INSERT INTO jobs (kind, payload, unique_key, state, attempts, max_attempts, run_after, lease_owner, lease_expires_at, created_at, updated_at)
+            VALUES (\(bind: kind), \(bind: payload), \(bind: uniqueKey), 'running', 1, \(bind: defaultMaxAttempts),
+                    \(bind: Timestamp.epochMillis(now)), \(bind: leaseToken), \(bind: expires), \(bind: stamp), \(bind: stamp))
+            ON CONFLICT (unique_key) DO NOTHING
+            RETURNING id
+            """
+        ).first() else { return nil }
+        return ClaimedJob(
+            id: try row.decode(column: "id", as: Int64.self), kind: kind, payload: payload, attempt: 1, maxAttempts: defaultMaxAttempts,
+            leaseToken: leaseToken
+        )
+    }
+
+    /// A token for one lease of `owner`'s; only its holder may finish or extend the job.
+    private static func leaseToken(_ owner: String) -> String {
+        "\(owner):\(RandomSecret.token(bits: 96))"
+    }
+
     /// Adds several jobs of one kind within an open transaction, in one
     /// statement per few hundred jobs; jobs whose unique key exists are skipped.
     public func enqueue(kind: String, payloads: [(payload: String, uniqueKey: String)], on sql: any SQLDatabase) async throws {
@@ -133,7 +169,7 @@ public struct JobQueue: Sendable {
     public func claim(owner: String, limit: Int = 1, now: Date = Date(), afterWork: Bool = false) async throws -> [ClaimedJob] {
         let nowMillis = Timestamp.epochMillis(now)
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
-        let leaseToken = "\(owner):\(RandomSecret.token(bits: 96))"
+        let leaseToken = Self.leaseToken(owner)
         let locking = database.dialect.claimLockingClause
         let skipLookUp = afterWork && database.dialect == .postgres && !timeToLookForAbandoned(now)
         let due = skipLookUp ? (queued: true, abandoned: false) : try await dueWork(nowMillis: nowMillis)

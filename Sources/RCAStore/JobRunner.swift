@@ -52,15 +52,35 @@ public struct RetryPolicy: Sendable {
 /// Lets a handler mark its job done inside the transaction that stores the
 /// job's effects: the work and its completion then commit together, and the
 /// job costs one write less (on SQLite, one turn of the single writer less).
+/// It also lets the handler hand the next step of the work to its own
+/// worker, which runs it at once instead of claiming it from the queue.
 public final class JobCompletion: Sendable {
     private let queue: JobQueue
     private let job: ClaimedJob
+    private let worker: String
     /// Nil until `complete(on:)` ran; then whether the job's lease was still held.
     private let outcome = Mutex<Bool?>(nil)
+    private let handedOff = Mutex<[ClaimedJob]>([])
 
-    init(queue: JobQueue, job: ClaimedJob) {
+    init(queue: JobQueue, job: ClaimedJob, worker: String) {
         self.queue = queue
         self.job = job
+        self.worker = worker
+    }
+
+    /// Adds a job within the caller's open transaction, leased to this
+    /// worker; nil when a job of the same `uniqueKey` exists. Once the
+    /// transaction has committed, pass it to `handOff(_:)`: until then the
+    /// job may not exist. A job leased and not handed off waits for its
+    /// lease to run out, as it would if the worker had stopped.
+    public func lease(kind: String, payload: String, uniqueKey: String? = nil, on sql: any SQLDatabase) async throws -> ClaimedJob? {
+        try await queue.enqueueLeased(kind: kind, payload: payload, uniqueKey: uniqueKey, owner: worker, on: sql)
+    }
+
+    /// Has the runner run `job` (leased with `lease`, its transaction
+    /// committed) right after the current one, on the same worker.
+    public func handOff(_ job: ClaimedJob) {
+        handedOff.withLock { $0.append(job) }
     }
 
     /// Marks the job done within the caller's open transaction. A lease that
@@ -73,6 +93,9 @@ public final class JobCompletion: Sendable {
 
     /// Whether the lease was held when the handler completed the job; nil when it did not.
     var completedByHandler: Bool? { outcome.withLock { $0 } }
+
+    /// The jobs handed off, in the order given.
+    var nextJobs: [ClaimedJob] { handedOff.withLock { $0 } }
 }
 
 /// The worker pool: claims due jobs and runs each with the handler of its
@@ -128,7 +151,10 @@ public struct JobRunner: Service {
             }
             hadWork = job != nil
             if let job {
-                await process(job)
+                var inHand = [job]
+                while !inHand.isEmpty {
+                    inHand = await process(inHand.removeFirst(), worker: name) + inHand
+                }
                 continue
             }
             await wakeups.wait(upTo: pollInterval)
@@ -136,24 +162,26 @@ public struct JobRunner: Service {
     }
 
     /// Runs one claimed job to an outcome: done, queued again, or failed.
-    func process(_ job: ClaimedJob) async {
+    /// Returns the jobs its handler handed off to `worker`, which hold
+    /// leases of their own and so are run even when this one failed.
+    func process(_ job: ClaimedJob, worker: String) async -> [ClaimedJob] {
         var logger = self.logger
         logger[metadataKey: "job_id"] = "\(job.id)"
         logger[metadataKey: "job_kind"] = "\(job.kind)"
         guard let handler = handlers[job.kind] else {
             await record { try await queue.fail(job, error: "no handler for job kind \"\(job.kind)\"") }
             logger.error("no handler for job kind")
-            return
+            return []
         }
         guard job.attempt <= job.maxAttempts else {
             let reason = "gave up after \(job.maxAttempts) attempts whose workers stopped before finishing"
             await handler.gaveUp(on: job, reason: reason)
             await record { try await queue.fail(job, error: reason) }
             logger.error("job abandoned too often", metadata: ["attempts": "\(job.attempt)"])
-            return
+            return []
         }
+        let completion = JobCompletion(queue: queue, job: job, worker: worker)
         do {
-            let completion = JobCompletion(queue: queue, job: job)
             try await withLeaseKeptAlive(job) { try await handler.run(job, completion: completion) }
             await record {
                 if let held = completion.completedByHandler { return held }
@@ -171,6 +199,7 @@ public struct JobRunner: Service {
         } catch {
             await retryOrFail(job, handler: handler, reason: String(describing: error), minimumDelay: .zero, logger: logger)
         }
+        return completion.nextJobs
     }
 
     private func retryOrFail(_ job: ClaimedJob, handler: any JobHandler, reason: String, minimumDelay: Duration, logger: Logger) async {

@@ -125,6 +125,74 @@ struct JobRunnerTests {
         }
     }
 
+    /// Leases a "second" job to its own worker in the transaction that
+    /// completes the "first", and hands it off once that has committed.
+    final class HandingOffHandler: JobHandler {
+        let queue: JobQueue
+        let leased = Mutex<ClaimedJob?>(nil)
+        init(queue: JobQueue) { self.queue = queue }
+
+        func run(_ job: ClaimedJob, completion: JobCompletion) async throws {
+            let next = try await queue.database.transaction { sql in
+                let next = try await completion.lease(kind: "second", payload: "after \(job.id)", uniqueKey: "second:\(job.id)", on: sql)
+                try await completion.complete(on: sql)
+                return next
+            }
+            leased.withLock { $0 = next }
+            if let next { completion.handOff(next) }
+        }
+    }
+
+    @Test("a job handed off to the worker that leased it runs there at once, under the lease it was given, without a claim",
+          arguments: TestBackend.enabled)
+    func handOff(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database)
+            try await queue.enqueue(kind: "first", payload: "{}")
+            let first = HandingOffHandler(queue: queue)
+            let ranSecond = Mutex<[ClaimedJob]>([])
+            let second = ScriptedHandler { job, _ in ranSecond.withLock { $0.append(job) } }
+            let runner = JobRunner(
+                queue: queue, handlers: ["first": first, "second": second], concurrency: 1, pollInterval: .milliseconds(50),
+                logger: TestDatabase.quietLogger
+            )
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "second") == ["done"] }
+
+            let leased = try #require(first.leased.withLock { $0 })
+            #expect(ranSecond.withLock { $0 } == [leased], "a claim would have run it under a lease token of its own")
+            #expect(try await queue.jobs(kind: "second").map(\.attempts) == [1])
+            #expect(try await Self.states(queue, kind: "first") == ["done"])
+        }
+    }
+
+    @Test("a job leased to a worker that stops before running it is claimed by another once the lease runs out; its unique key holds",
+          arguments: TestBackend.enabled)
+    func leasedJobOutlivesItsWorker(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let queue = JobQueue(database: database, leaseDuration: .seconds(1))
+            let leasedAt = Date()
+            let leased = try await database.transaction { sql in
+                try await queue.enqueueLeased(
+                    kind: "second", payload: "{}", uniqueKey: "second:1", owner: "worker-that-was-killed", now: leasedAt, on: sql
+                )
+            }
+            #expect(leased != nil)
+            let again = try await database.transaction { sql in
+                try await queue.enqueueLeased(kind: "second", payload: "{}", uniqueKey: "second:1", owner: "another", on: sql)
+            }
+            #expect(again == nil)
+            #expect(try await queue.claim(owner: "eager", now: leasedAt.addingTimeInterval(0.5)).isEmpty, "the lease is held")
+            let handler = ScriptedHandler()
+            let runner = JobRunner(queue: queue, handlers: ["second": handler], concurrency: 1, pollInterval: .milliseconds(50), logger: TestDatabase.quietLogger)
+
+            try await Self.run(runner) { try await Self.states(queue, kind: "second") == ["done"] }
+
+            #expect(handler.runCount == 1)
+            #expect(try await queue.jobs(kind: "second").map(\.attempts) == [2])
+        }
+    }
+
     @Test("a permanent failure is not retried", arguments: TestBackend.enabled)
     func permanentFailure(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
