@@ -40,15 +40,13 @@ struct NotifyJobHandler: JobHandler {
             }
             let reference = try await notifier.deliver(ticket, reason: payload.reason, existing: existing, payload: payloadBytes)
             let action = Self.action(notifier, created: existing == nil, reason: payload.reason)
-            try await database.transaction { sql in
-                try await DeliveryStore.recordSuccess(
+            try await deliveries.recordSuccess(
+                DeliverySuccess(
                     ticketID: ticket.id, channel: notifier.channel, remoteID: reference.id, location: reference.location,
-                    reason: payload.reason.rawValue, on: sql
-                )
-                try await Self.keep(reference, channel: notifier.channel, ticketID: ticket.id, on: sql)
-                try await TicketStore.appendAudit(ticketID: ticket.id, action: action, details: "\(payload.reason.rawValue): \(reference.location ?? reference.id)", on: sql)
-                try await completion.complete(on: sql)
-            }
+                    reason: payload.reason.rawValue, auditAction: action, auditDetails: "\(payload.reason.rawValue): \(reference.location ?? reference.id)"
+                ),
+                completing: completion
+            )
         } catch let error as DeliveryError {
             let verb = record.remoteID == nil && payload.reason == .opened ? Self.creationWord(notifier) : "Update"
             try await database.transaction { sql in
@@ -82,20 +80,6 @@ struct NotifyJobHandler: JobHandler {
 
     static func creationWord(_ notifier: any Notifier) -> String {
         notifier.channel == "jira" ? "Creation" : "Delivery"
-    }
-
-    /// Keeps a channel's reference on the ticket's own columns, where the dashboard and Jira sync read it.
-    static func keep(_ reference: RemoteReference, channel: String, ticketID: String, on sql: any SQLDatabase) async throws {
-        switch channel {
-        case "slack":
-            try await sql.reusable("UPDATE tickets SET slack_ts = \(bind: reference.id), slack_channel = \(bind: reference.location) WHERE id = \(bind: ticketID)").run()
-        case "jira":
-            try await sql.raw("UPDATE tickets SET itsm_ticket_id = \(bind: reference.id) WHERE id = \(bind: ticketID)").run()
-        case "blob":
-            try await sql.raw("UPDATE tickets SET blob_log_url = \(bind: reference.id) WHERE id = \(bind: ticketID)").run()
-        default:
-            break
-        }
     }
 
     private func rawPayload(_ ticketID: String) async throws -> Data? {

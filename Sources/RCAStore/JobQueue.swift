@@ -310,18 +310,20 @@ public struct JobQueue: Sendable {
     }
 
     private func finish(_ job: ClaimedJob, state: String, runAfter: Date?, error: String?, on sql: any SQLDatabase) async throws -> Bool {
-        let now = Timestamp.now()
-        let runAfterMillis = runAfter.map(Timestamp.epochMillis)
-        return try await sql.reusable(
-            """
-            UPDATE jobs
-            SET state = \(bind: state), lease_owner = NULL, lease_expires_at = NULL,
-                run_after = COALESCE(\(bind: runAfterMillis), run_after),
-                last_error = COALESCE(\(bind: error), last_error), updated_at = \(bind: now)
-            WHERE id = \(bind: job.id) AND state = 'running' AND lease_owner = \(bind: job.leaseToken)
-            RETURNING id
-            """
-        ).first() != nil
+        try await sql.reusable(Self.finishStatement(job, state: state, runAfter: runAfter, error: error)).first() != nil
+    }
+
+    /// The statement that moves a job its lease still holds to `state`,
+    /// returning its id; no row when the lease was lost.
+    static func finishStatement(_ job: ClaimedJob, state: String, runAfter: Date? = nil, error: String? = nil) -> SQLQueryString {
+        """
+        UPDATE jobs
+        SET state = \(bind: state), lease_owner = NULL, lease_expires_at = NULL,
+            run_after = COALESCE(\(bind: runAfter.map(Timestamp.epochMillis)), run_after),
+            last_error = COALESCE(\(bind: error), last_error), updated_at = \(bind: Timestamp.now())
+        WHERE id = \(bind: job.id) AND state = 'running' AND lease_owner = \(bind: job.leaseToken)
+        RETURNING id
+        """
     }
 
     /// Jobs waiting, running and failed, for the queue-depth metric.

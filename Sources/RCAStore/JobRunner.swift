@@ -87,7 +87,16 @@ public final class JobCompletion: Sendable {
     /// was lost meanwhile (it ran out and another worker holds the job) does
     /// not fail the transaction: the work stands, and the runner logs it.
     public func complete(on sql: any SQLDatabase) async throws {
-        let held = try await queue.complete(job, on: sql)
+        completed(held: try await queue.complete(job, on: sql))
+    }
+
+    /// The statement that marks the job done, for a store method that runs
+    /// it inside a statement of its own (a data-modifying `WITH` on
+    /// PostgreSQL); it returns a row when the lease was held. Report what it
+    /// returned with `completed(held:)`.
+    var completionStatement: SQLQueryString { JobQueue.finishStatement(job, state: "done") }
+
+    func completed(held: Bool) {
         outcome.withLock { $0 = held }
     }
 

@@ -178,13 +178,16 @@ public struct TicketStore: Sendable {
 
     /// Writes an audit entry inside the caller's transaction, copying the ticket's pipeline and run id.
     public static func appendAudit(ticketID: String, action: String, details: String?, user: String? = nil, on sql: any SQLDatabase) async throws {
-        try await sql.reusable(
-            """
-            INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, details)
-            SELECT \(bind: Timestamp.now()), id, pipeline, run_id, \(bind: action), \(bind: user), \(bind: details)
-            FROM tickets WHERE id = \(bind: ticketID)
-            """
-        ).run()
+        try await sql.reusable(auditStatement(ticketID: ticketID, action: action, details: details, user: user)).run()
+    }
+
+    /// The insert of `appendAudit`, for a store method that runs it inside a statement of its own.
+    static func auditStatement(ticketID: String, action: String, details: String?, user: String? = nil) -> SQLQueryString {
+        """
+        INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, details)
+        SELECT \(bind: Timestamp.now()), id, pipeline, run_id, \(bind: action), \(bind: user), \(bind: details)
+        FROM tickets WHERE id = \(bind: ticketID)
+        """
     }
 }
 
