@@ -251,27 +251,17 @@ struct NotificationTests {
 
     @Test("the analysis hands its ticket's Slack delivery to its own worker, which runs it without a claim; Jira is queued for any worker")
     func slackDeliveryHandedOff() async throws {
-        let slack = try await FakeSlack.start()
-        let jira = try await FakeJira.start()
         let recorder = StatementRecorder()
-        let testDatabase = try await TestDatabase.make(.sqlite)
-        defer { Task { await testDatabase.destroy() } }
-        let database = try await testDatabase.open(migrated: true, logger: recorder.logger)
-        let environment = Self.environment(slack: slack, jira: jira).merging(["WORKER_CONCURRENCY": "1"]) { $1 }
-        let harness = PipelineHarness(database: database, environment: environment)
-        try await harness.run { client, harness in
-            recorder.start()
+        try await recorder.runPipeline(workers: 1) { client, harness, slack, jira in
             let id = try await harness.post(client, generic: ["resource": "pl_orders", "run_id": "r1", "error_message": "Java heap space"])
             try await harness.settle(id)
             try await eventually(20, "Slack and Jira have the ticket") { slack.posts == 1 && jira.creates.withLock { $0 } == 1 }
+        } inspect: { database in
+            let claims = recorder.statements.filter { $0.hasPrefix("UPDATE jobs") && $0.contains("SET state = 'running'") }
+            #expect(claims.count == 2, "the analysis and the Jira delivery were claimed, the Slack delivery was not: \(claims.count) claims")
+            let notifications = try await JobQueue(database: database).jobs(kind: Outbox.jobKind)
+            #expect(notifications.map(\.state) == ["done", "done"])
+            #expect(notifications.map(\.attempts) == [1, 1])
         }
-        await slack.server.stop()
-        await jira.server.stop()
-        let claims = recorder.statements.filter { $0.hasPrefix("UPDATE jobs") && $0.contains("SET state = 'running'") }
-        #expect(claims.count == 2, "the analysis and the Jira delivery were claimed, the Slack delivery was not: \(claims.count) claims")
-        let notifications = try await JobQueue(database: database).jobs(kind: Outbox.jobKind)
-        #expect(notifications.map(\.state) == ["done", "done"])
-        #expect(notifications.map(\.attempts) == [1, 1])
-        await database.close()
     }
 }

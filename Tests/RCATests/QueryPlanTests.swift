@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdTesting
 import Logging
 import RCAStore
 import RCATesting
@@ -55,16 +56,8 @@ struct QueryPlanTests {
 
     @Test("every statement from webhook to Slack and Jira (cache hits and a recurrence included) finds its rows by index and sorts nothing")
     func workerStatementsUseIndexes() async throws {
-        let slack = try await FakeSlack.start()
-        let jira = try await FakeJira.start()
         let recorder = StatementRecorder()
-        let testDatabase = try await TestDatabase.make(.sqlite)
-        defer { Task { await testDatabase.destroy() } }
-        let database = try await testDatabase.open(migrated: true, logger: recorder.logger)
-        recorder.start()
-        let environment = NotificationTests.environment(slack: slack, jira: jira).merging(["WORKER_CONCURRENCY": "2"]) { $1 }
-        let harness = PipelineHarness(database: database, environment: environment)
-        try await harness.run { client, harness in
+        try await recorder.runPipeline(workers: 2) { client, harness, slack, jira in
             for (pipeline, run) in [("pl_orders", "r1"), ("pl_invoices", "r2"), ("pl_orders", "r3")] {
                 let id = try await harness.post(client, generic: [
                     "resource": pipeline, "run_id": run, "error_message": "java.lang.OutOfMemoryError: Java heap space in stage 4",
@@ -74,10 +67,15 @@ struct QueryPlanTests {
             try await eventually(20, "both tickets reached Slack and Jira, and the recurrence edited its message") {
                 slack.posts == 2 && jira.creates.withLock { $0 } == 2 && slack.messages.withLock { $0.contains { $0.updates >= 1 } }
             }
+        } inspect: { database in
+            try await Self.checkPlans(recorder.statements, on: database)
         }
-        await slack.server.stop()
-        await jira.server.stop()
-        let statements = Set(recorder.statements.filter { statement in
+    }
+
+    /// Checks that each SELECT, UPDATE, DELETE and INSERT … SELECT of
+    /// `recorded` reads the growing tables by index and sorts nothing.
+    static func checkPlans(_ recorded: [String], on database: Database) async throws {
+        let statements = Set(recorded.filter { statement in
             let verb = statement.prefix(6).uppercased()
             return ["SELECT", "UPDATE", "DELETE"].contains(verb) || (verb == "INSERT" && statement.uppercased().contains("SELECT"))
         })
@@ -96,7 +94,33 @@ struct QueryPlanTests {
                 }
             }
         }
-        await database.close()
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+}
+
+extension StatementRecorder {
+    /// Runs the whole pipeline with `workers` workers against fake Slack and
+    /// Jira, on a fresh SQLite database whose statements this recorder sees
+    /// from the server's start; then, with the fakes stopped, hands the
+    /// database to `inspect`.
+    func runPipeline(
+        workers: Int,
+        _ body: @Sendable (any TestClientProtocol, PipelineHarness, FakeSlack, FakeJira) async throws -> Void,
+        inspect: (Database) async throws -> Void
+    ) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        let testDatabase = try await TestDatabase.make(.sqlite)
+        defer { Task { await testDatabase.destroy() } }
+        let database = try await testDatabase.open(migrated: true, logger: logger)
+        start()
+        let environment = NotificationTests.environment(slack: slack, jira: jira).merging(["WORKER_CONCURRENCY": String(workers)]) { $1 }
+        try await PipelineHarness(database: database, environment: environment).run { client, harness in
+            try await body(client, harness, slack, jira)
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+        try await inspect(database)
+        await database.close()
     }
 }
