@@ -82,17 +82,10 @@ public struct JobQueue: Sendable {
         maxAttempts: Int? = nil,
         on sql: any SQLDatabase
     ) async throws -> Bool {
-        let now = Timestamp.now()
-        let inserted = try await sql.reusable(
-            """
-            INSERT INTO jobs (kind, payload, unique_key, state, attempts, max_attempts, run_after, created_at, updated_at)
-            VALUES (\(bind: kind), \(bind: payload), \(bind: uniqueKey), 'queued', 0, \(bind: maxAttempts ?? defaultMaxAttempts),
-                    \(bind: Timestamp.epochMillis(runAfter)), \(bind: now), \(bind: now))
-            ON CONFLICT (unique_key) DO NOTHING
-            RETURNING id
-            """
-        ).first()
-        return inserted != nil
+        try await insert(
+            kind: kind, payload: payload, uniqueKey: uniqueKey, runAfter: runAfter, maxAttempts: maxAttempts ?? defaultMaxAttempts,
+            lease: nil, now: Date(), on: sql
+        ) != nil
     }
 
     /// Adds a job within an open transaction, already leased to `owner`, for
@@ -108,22 +101,38 @@ public struct JobQueue: Sendable {
         now: Date = Date(),
         on sql: any SQLDatabase
     ) async throws -> ClaimedJob? {
-        let stamp = Timestamp.string(from: now)
         let leaseToken = Self.leaseToken(owner)
         let expires = Timestamp.epochMillis(now.addingTimeInterval(leaseDuration.seconds))
-        guard let row = try await sql.reusable(
+        guard let id = try await insert(
+            kind: kind, payload: payload, uniqueKey: uniqueKey, runAfter: now, maxAttempts: defaultMaxAttempts,
+            lease: (leaseToken, expires), now: now, on: sql
+        ) else { return nil }
+        return ClaimedJob(id: id, kind: kind, payload: payload, attempt: 1, maxAttempts: defaultMaxAttempts, leaseToken: leaseToken)
+    }
+
+    /// Inserts a job, queued or (with `lease`) running under that lease as
+    /// its first attempt; returns its id, or nil when a job of the same
+    /// `uniqueKey` exists.
+    private func insert(
+        kind: String,
+        payload: String,
+        uniqueKey: String?,
+        runAfter: Date,
+        maxAttempts: Int,
+        lease: (token: String, expires: Int64)?,
+        now: Date,
+        on sql: any SQLDatabase
+    ) async throws -> Int64? {
+        let stamp = Timestamp.string(from: now)
+        return try await sql.reusable(
             """
             INSERT INTO jobs (kind, payload, unique_key, state, attempts, max_attempts, run_after, lease_owner, lease_expires_at, created_at, updated_at)
-            VALUES (\(bind: kind), \(bind: payload), \(bind: uniqueKey), 'running', 1, \(bind: defaultMaxAttempts),
-                    \(bind: Timestamp.epochMillis(now)), \(bind: leaseToken), \(bind: expires), \(bind: stamp), \(bind: stamp))
+            VALUES (\(bind: kind), \(bind: payload), \(bind: uniqueKey), \(bind: lease == nil ? "queued" : "running"), \(bind: lease == nil ? 0 : 1),
+                    \(bind: maxAttempts), \(bind: Timestamp.epochMillis(runAfter)), \(bind: lease?.token), \(bind: lease?.expires), \(bind: stamp), \(bind: stamp))
             ON CONFLICT (unique_key) DO NOTHING
             RETURNING id
             """
-        ).first() else { return nil }
-        return ClaimedJob(
-            id: try row.decode(column: "id", as: Int64.self), kind: kind, payload: payload, attempt: 1, maxAttempts: defaultMaxAttempts,
-            leaseToken: leaseToken
-        )
+        ).first()?.decode(column: "id", as: Int64.self)
     }
 
     /// A token for one lease of `owner`'s; only its holder may finish or extend the job.
