@@ -79,11 +79,15 @@ public struct TestDatabase: Sendable {
 
     /// Makes a PostgreSQL test database unreachable, as if its server were
     /// down: open connections are terminated and new ones refused, until
-    /// `destroy`.
+    /// `destroy`. Only the test role's sessions are terminated: an autovacuum
+    /// worker on the database has no role, and PostgreSQL refuses to let a
+    /// role that is not a superuser terminate it.
     public func refuseConnections() async throws {
         guard let admin = postgresAdmin, case .postgres(let endpoint) = location else { return }
         try await Self.administer(admin, "ALTER DATABASE \(endpoint.database) WITH ALLOW_CONNECTIONS false")
-        try await Self.administer(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(endpoint.database)'")
+        try await Self.administer(
+            admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(endpoint.database)' AND usename = current_user"
+        )
     }
 
     /// Removes the database and the temporary folder.
