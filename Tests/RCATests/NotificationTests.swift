@@ -170,11 +170,13 @@ struct NotificationTests {
         await jira.server.stop()
     }
 
-    @Test("a Slack post that succeeded but answered too late is found and edited on retry, never posted twice", arguments: TestBackend.enabled)
-    func noDuplicateAfterLostAnswer(backend: TestBackend) async throws {
+    @Test("a Slack post that succeeded but answered too late is found and edited on retry, never posted twice, even under 2,500 newer messages",
+          arguments: TestBackend.enabled, [0, 2500])
+    func noDuplicateAfterLostAnswer(backend: TestBackend, newerMessages: Int) async throws {
         let slack = try await FakeSlack.start()
         let jira = try await FakeJira.start()
         slack.postDelay.withLock { $0 = .seconds(2) }
+        slack.othersAfterNextPost.withLock { $0 = newerMessages }
         jira.createFailures.withLock { $0 = [(.serviceUnavailable, #"{"errorMessages":["Service unavailable"]}"#)] }
         try await TestDatabase.with(backend) { database, _ in
             let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira, notifyTimeoutSeconds: 1))
@@ -187,8 +189,8 @@ struct NotificationTests {
                     return ticket?.itsmTicketID != nil && records.first { $0.channel == "slack" }?.remoteID != nil
                 }
                 #expect(slack.posts == 1, "the retry found the message by its metadata instead of posting again")
-                #expect(slack.calls.withLock { $0.filter { $0 == "conversations.history" }.count } == 1, "only the retry searched the history")
-                #expect(slack.messages.withLock { $0.count } == 1)
+                #expect(slack.calls.withLock { $0.filter { $0 == "conversations.history" }.count } == 1 + newerMessages / 200, "only the retry searched the history, page by page")
+                #expect(slack.messages.withLock { $0.count } == 1 + newerMessages)
                 #expect(jira.creates.withLock { $0 } == 1)
                 try await eventually(20, "each attempt is in the audit trail") {
                     let actions = try await harness.actions(id)

@@ -23,6 +23,9 @@ final class FakeSlack: Sendable {
     static let token = "xoxb-test-token-never-shown-123456"
     let messages = Mutex<[Message]>([])
     let postDelay = Mutex<Duration>(.zero)
+    /// Messages of other tickets posted right after the next post, as in a
+    /// busy channel, so that the next post is far down the history.
+    let othersAfterNextPost = Mutex(0)
     /// Scripted HTTP failures for the next calls of a method (status, body, headers).
     let failures = Mutex<[String: [(HTTPResponse.Status, String, HTTPFields)]]>([:])
     let calls = Mutex<[String]>([])
@@ -67,7 +70,9 @@ final class FakeSlack: Sendable {
                 switch method {
                 case "chat.postMessage": return try await self.post(arguments)
                 case "chat.update": return try self.update(arguments)
-                default: return try self.history()
+                default:
+                    let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { first, _ in first }
+                    return try self.history(query)
                 }
             }
             router.post(RouterPath("/api/\(method)"), use: handler)
@@ -84,6 +89,11 @@ final class FakeSlack: Sendable {
         let ts = messages.withLock { messages -> String in
             let ts = String(format: "1764450000.%06d", messages.count + 1)
             messages.append(Message(ts: ts, channel: channel, text: arguments["text"] as? String ?? "", blocks: blocks, ticketID: ticketID))
+            let others = othersAfterNextPost.withLock { count in defer { count = 0 }; return count }
+            for other in 0..<others {
+                let otherTS = String(format: "1764450000.%06d", messages.count + 1)
+                messages.append(Message(ts: otherTS, channel: channel, text: "other", blocks: "[]", ticketID: "other-\(other)"))
+            }
             return ts
         }
         let delay = postDelay.withLock { $0 }
@@ -104,17 +114,22 @@ final class FakeSlack: Sendable {
         return try json(["ok": true, "channel": arguments["channel"] ?? "", "ts": ts])
     }
 
-    private func history() throws -> Response {
-        let listed: [[String: Any]] = messages.withLock { messages in
-            messages.reversed().map { message in
+    /// Newest first, `limit` at a time, the cursor being the offset of the next page.
+    private func history(_ query: [String: String]) throws -> Response {
+        let limit = query["limit"].flatMap { Int($0) } ?? 100
+        let start = query["cursor"].flatMap { Int($0) } ?? 0
+        let (listed, total): ([[String: Any]], Int) = messages.withLock { messages in
+            let page = messages.reversed().dropFirst(start).prefix(limit).map { message in
                 var entry: [String: Any] = ["type": "message", "ts": message.ts, "text": message.text]
                 if let ticketID = message.ticketID {
                     entry["metadata"] = ["event_type": "rca_ticket", "event_payload": ["ticket_id": ticketID]]
                 }
                 return entry
             }
+            return (Array(page), messages.count)
         }
-        return try json(["ok": true, "messages": listed, "has_more": false])
+        let more = start + limit < total
+        return try json(["ok": true, "messages": listed, "has_more": more, "response_metadata": ["next_cursor": more ? "\(start + limit)" : ""]])
     }
 }
 

@@ -32,7 +32,11 @@ public struct SlackNotifier: Notifier {
         self.pacer = ChannelPacer(interval: pacing)
     }
 
-    static let lookupPages = 10
+    /// How far back a look-up reads: 10,000 messages, nearly three hours of a
+    /// channel at Slack's pace of a message a second. An unpaced channel
+    /// (`SLACK_PACING_MS=0`) can bury a lost post under thousands of newer
+    /// ones in the seconds before its lease runs out.
+    static let lookupPages = 50
 
     public func handles(_ reason: NotificationReason) -> Bool { true }
 
