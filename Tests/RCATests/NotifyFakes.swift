@@ -87,18 +87,22 @@ final class FakeSlack: Sendable {
         let ticketID = (metadata?["event_payload"] as? [String: Any])?["ticket_id"] as? String
         let blocks = String(decoding: try JSONSerialization.data(withJSONObject: arguments["blocks"] ?? []), as: UTF8.self)
         let ts = messages.withLock { messages -> String in
-            let ts = String(format: "1764450000.%06d", messages.count + 1)
+            let ts = Self.timestamp(after: messages)
             messages.append(Message(ts: ts, channel: channel, text: arguments["text"] as? String ?? "", blocks: blocks, ticketID: ticketID))
             let others = othersAfterNextPost.withLock { count in defer { count = 0 }; return count }
             for other in 0..<others {
-                let otherTS = String(format: "1764450000.%06d", messages.count + 1)
-                messages.append(Message(ts: otherTS, channel: channel, text: "other", blocks: "[]", ticketID: "other-\(other)"))
+                messages.append(Message(ts: Self.timestamp(after: messages), channel: channel, text: "other", blocks: "[]", ticketID: "other-\(other)"))
             }
             return ts
         }
         let delay = postDelay.withLock { $0 }
         if delay > .zero { try await Task.sleep(for: delay) }
         return try json(["ok": true, "channel": channel, "ts": ts, "message": ["type": "message", "ts": ts, "text": arguments["text"] ?? ""]])
+    }
+
+    /// The `ts` of the next message: Slack's seconds.microseconds form, increasing.
+    private static func timestamp(after messages: [Message]) -> String {
+        String(format: "1764450000.%06d", messages.count + 1)
     }
 
     private func update(_ arguments: [String: Any]) throws -> Response {
