@@ -5,25 +5,23 @@ import Foundation
 /// normalized away, plus its source. Equal fingerprints mean "the same
 /// failure again", which lets an analysis be reused and recurrences linked.
 public enum Fingerprint {
-    private static let replacements: [(NSRegularExpression, String)] = [
-        (#"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"#, "<guid>"),
-        (#"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"#, "<time>"),
+    static let replacements: [(LinearPattern, String)] = [
+        (#"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, "<guid>"),
+        (#"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9}+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"#, "<time>"),
         (#"\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?(?: [AP]M)?)?"#, "<time>"),
         (#"(?<=/)\d{4}/\d{1,2}(?:/\d{1,2})?(?=/|\b)"#, "<date>"),
-        (#"\b(?:[a-z0-9-]+\.)+(?:net|com|io|org|internal|local)\b"#, "<host>"),
+        (#"\b[a-z0-9][a-z0-9.-]{0,252}\.(?:net|com|io|org|internal|local)\b"#, "<host>"),
         (#"\b\d{4}-\d{6}-[a-z0-9]{8}\b"#, "<cluster>"),
-        (#"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"#, "<hex>"),
-        (#"\d+(?:\.\d+)?"#, "<n>"),
-        (#"\s+"#, " "),
-    ].map { (try! NSRegularExpression(pattern: $0.0, options: [.caseInsensitive]), $0.1) }
+        (#"\b(?=[0-9a-f]{0,128}\d)[0-9a-f]{8,128}\b"#, "<hex>"),
+        (#"\d{1,1000}+(?:\.\d{1,1000}+)?"#, "<n>"),
+        (#"\s{1,1000}+"#, " "),
+    ].map { (LinearPattern.constant($0.0), $0.1) }
 
-    /// The error text with its volatile parts replaced by placeholders.
+    /// The error text (its `TextWindow`) with its volatile parts replaced by placeholders.
     public static func normalize(_ text: String) -> String {
-        var normalized = text
+        var normalized = TextWindow.bounded(text)
         for (pattern, replacement) in replacements {
-            normalized = pattern.stringByReplacingMatches(
-                in: normalized, range: NSRange(normalized.startIndex..., in: normalized), withTemplate: replacement
-            )
+            normalized = pattern.replacingMatches(in: normalized, with: replacement)
         }
         return normalized.trimmingCharacters(in: .whitespaces)
     }

@@ -191,7 +191,7 @@ extension RootCauseAnalysis {
 }
 
 /// The text an analysis may quote as evidence: the error text as it arrived,
-/// or as a model was shown it, with secrets and addresses redacted (a model
+/// or as a model was shown it (its `TextWindow`), with secrets and addresses redacted (a model
 /// quotes what it saw, markers included). The redacted copy is made only
 /// when a quote is missing from the original, and once for all of them, so
 /// analyses that quote the original (the rules engine's always do) never pay
@@ -207,7 +207,7 @@ public struct QuotableText: Sendable {
     public func unquotable(_ quotes: [String]) -> [String] {
         let notInOriginal = quotes.filter { !original.contains($0) }
         guard !notInOriginal.isEmpty else { return [] }
-        let redacted = Redactor.redact(original)
+        let redacted = Redactor.redact(TextWindow.bounded(original))
         return notInOriginal.filter { !redacted.contains($0) }
     }
 }

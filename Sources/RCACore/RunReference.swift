@@ -5,19 +5,19 @@ import Foundation
 /// Data Factory writes the run page URL (`…#job/123/run/456`) or the run id
 /// into the activity's error.
 public enum RunReference {
-    private static let patterns: [NSRegularExpression] = [
-        #"#job/\d+/run/(\d{3,})"#,
-        #"/jobs/\d+/runs/(\d{3,})"#,
-        #"/run/(\d{3,})\b"#,
-        #"\brun[_ ]?id["']?\s*[:=]?\s*["']?(\d{3,})"#,
-    ].map { try! NSRegularExpression(pattern: $0, options: [.caseInsensitive]) }
+    static let patterns: [LinearPattern] = [
+        #"#job/\d{1,20}+/run/(\d{3,20}+)"#,
+        #"/jobs/\d{1,20}+/runs/(\d{3,20}+)"#,
+        #"/run/(\d{3,20}+)\b"#,
+        #"\brun[_ ]?id["']?\s{0,10}+[:=]?\s{0,10}+["']?(\d{3,20}+)"#,
+    ].map { LinearPattern.constant($0) }
 
-    /// The distinct run ids in `text`, in order of appearance.
+    /// The distinct run ids in `text` (its `TextWindow`), in order of appearance.
     public static func databricksRunIDs(in text: String) -> [String] {
-        let range = NSRange(text.startIndex..., in: text)
+        let text = TextWindow.bounded(text)
         var found: [(Int, String)] = []
         for pattern in patterns {
-            for match in pattern.matches(in: text, range: range) {
+            for match in pattern.matches(in: text) {
                 guard let captured = Range(match.range(at: 1), in: text) else { continue }
                 found.append((match.range(at: 1).location, String(text[captured])))
             }

@@ -41,12 +41,12 @@ public struct ModelAnalyzer: RootCauseAnalyzer {
         if case .exhausted(let reason) = try await budget.reserveCall() {
             return fallback(candidate, reason: reason, kind: "budget")
         }
-        let redactedText = Redactor.redact(input.errorText)
+        let redactedText = Redactor.redact(TextWindow.bounded(input.errorText))
         var request = AnalysisPrompt.request(
             source: input.source,
             resource: input.resource,
             errorText: redactedText,
-            details: input.details.mapValues(Redactor.redact),
+            details: input.details.mapValues { Redactor.redact(TextWindow.bounded($0, head: 2048, tail: 0)) },
             candidate: candidate
         )
         let start = ContinuousClock.now

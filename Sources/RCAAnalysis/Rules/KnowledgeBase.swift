@@ -8,7 +8,7 @@ public struct KnowledgeBase: Sendable, Decodable {
     /// One failure signature.
     public struct Rule: Sendable, Decodable {
         public let id: String
-        /// Case-insensitive regular expressions; the text a pattern matches is the evidence.
+        /// Case-insensitive regular expressions, each a `LinearPattern`; the text a pattern matches is the evidence.
         public let patterns: [String]
         /// The vendor's code, or `{exception}` / `{code}` to take it from the text.
         public let errorType: String
@@ -46,12 +46,12 @@ public struct KnowledgeBase: Sendable, Decodable {
 /// The knowledge base could not be loaded.
 public enum KnowledgeBaseError: Error, CustomStringConvertible {
     case missing
-    case invalidPattern(rule: String, pattern: String)
+    case invalidPattern(rule: String, reason: String)
 
     public var description: String {
         switch self {
         case .missing: "the rules knowledge base is missing from the build"
-        case .invalidPattern(let rule, let pattern): "rule \(rule) has an invalid pattern: \(pattern)"
+        case .invalidPattern(let rule, let reason): "rule \(rule): \(reason)"
         }
     }
 }

@@ -6,20 +6,20 @@ import RCACore
 /// names, and quotes the matched phrases as evidence. Needs no account and
 /// no network; it is the default and the fallback of the model engines.
 public struct RulesEngine: RootCauseAnalyzer {
-    private struct CompiledRule: @unchecked Sendable {
+    struct CompiledRule: Sendable {
         let rule: KnowledgeBase.Rule
-        let patterns: [NSRegularExpression]
+        let patterns: [LinearPattern]
     }
 
-    private let rules: [CompiledRule]
+    let rules: [CompiledRule]
 
     public init(knowledgeBase: KnowledgeBase) throws {
         rules = try knowledgeBase.rules.map { rule in
-            let patterns = try rule.patterns.map { pattern in
+            let patterns = try rule.patterns.map { pattern throws(KnowledgeBaseError) in
                 do {
-                    return try NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
+                    return try LinearPattern(pattern)
                 } catch {
-                    throw KnowledgeBaseError.invalidPattern(rule: rule.id, pattern: pattern)
+                    throw KnowledgeBaseError.invalidPattern(rule: rule.id, reason: String(describing: error))
                 }
             }
             return CompiledRule(rule: rule, patterns: patterns)
@@ -38,7 +38,7 @@ public struct RulesEngine: RootCauseAnalyzer {
     /// The analysis, computed at once (the engine does no I/O).
     public func analyzeNow(_ input: AnalysisInput) -> RootCauseAnalysis {
         let start = ContinuousClock.now
-        let text = input.errorText
+        let text = TextWindow.bounded(input.errorText)
         let facts = FactExtractor.facts(in: text, details: input.details)
         var result: RootCauseAnalysis
         if let (rule, evidence) = firstMatch(in: text) {
@@ -63,11 +63,10 @@ public struct RulesEngine: RootCauseAnalyzer {
 
     /// The first rule with a matching pattern, and the phrases it matched.
     private func firstMatch(in text: String) -> (KnowledgeBase.Rule, [String])? {
-        let range = NSRange(text.startIndex..., in: text)
         for compiled in rules {
             var evidence: [String] = []
             for pattern in compiled.patterns {
-                guard let match = pattern.firstMatch(in: text, range: range), let found = Range(match.range, in: text) else { continue }
+                guard let match = pattern.firstMatch(in: text), let found = Range(match.range, in: text) else { continue }
                 let phrase = String(text[found]).trimmingCharacters(in: .whitespaces)
                 if !phrase.isEmpty, !evidence.contains(where: { $0.contains(phrase) || phrase.contains($0) }) {
                     evidence.append(String(phrase.prefix(300)))
