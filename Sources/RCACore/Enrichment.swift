@@ -23,12 +23,16 @@ public enum EnrichmentError: Error, Equatable, CustomStringConvertible {
     case timeout
     case transport(String)
     case invalidResponse(String)
+    /// The request was not sent: an id from the alert or the vendor's answer
+    /// is not of the form the API gives out, or names something outside what
+    /// the operator allowed.
+    case refused(String)
 
     /// Whether trying again later may succeed.
     public var isRetryable: Bool {
         switch self {
         case .rateLimited, .serverError, .timeout, .transport: true
-        case .unauthorized, .notFound, .invalidResponse: false
+        case .unauthorized, .notFound, .invalidResponse, .refused: false
         }
     }
 
@@ -41,6 +45,7 @@ public enum EnrichmentError: Error, Equatable, CustomStringConvertible {
         case .timeout: "the service did not answer in time"
         case .transport(let detail): "cannot reach the service (\(detail))"
         case .invalidResponse(let detail): "unexpected response (\(detail))"
+        case .refused(let detail): "not called (\(detail))"
         }
     }
 }

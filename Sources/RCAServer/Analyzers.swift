@@ -2,12 +2,13 @@ import AsyncHTTPClient
 import Foundation
 import RCAAnalysis
 import RCACore
+import RCASources
 import RCAStore
 
 /// The analysis engine the configuration names: the rules engine alone, or a
 /// model engine with the rules engine as its candidate and fallback, drawing
 /// on the daily budget kept in `database`.
-public func makeAnalyzer(_ settings: AnalysisSettings, database: Database, httpClient: HTTPClient = .shared) throws -> any RootCauseAnalyzer {
+public func makeAnalyzer(_ settings: AnalysisSettings, database: Database, httpClient: HTTPClient = VendorHTTP.sharedClient) throws -> any RootCauseAnalyzer {
     let rules = try RulesEngine()
     guard let choice = settings.model else { return rules }
     let timeout = Duration.seconds(settings.timeoutSeconds)

@@ -46,8 +46,9 @@ extension NotificationSettings {
                 pacingMilliseconds: try reader.integer("SLACK_PACING_MS", default: 1000, range: 0...60000)
             )
         }
-        jira = try Self.group(reader, required: ["JIRA_DOMAIN", "JIRA_USER_EMAIL", "JIRA_API_TOKEN", "JIRA_PROJECT_KEY"]).map { values in
-            Jira(
+        jira = try Self.group(reader, required: ["JIRA_DOMAIN", "JIRA_USER_EMAIL", "JIRA_API_TOKEN", "JIRA_PROJECT_KEY"]).map { values throws(ConfigurationError) in
+            _ = try reader.endpoint("JIRA_DOMAIN", default: values[0])
+            return Jira(
                 domain: values[0], email: values[1], apiToken: values[2], projectKey: values[3],
                 issueType: reader.string("JIRA_ISSUE_TYPE", default: "Task"),
                 doneTransition: reader.optional("JIRA_DONE_TRANSITION"),

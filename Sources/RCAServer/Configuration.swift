@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RCACore
 import RCASources
 import RCAStore
 
@@ -26,10 +27,10 @@ public struct ServerConfiguration: Sendable {
     public var readyTimeoutSeconds: Int
     public var jobMaxAttempts: Int
     /// The Databricks workspace and token for the Jobs API; both or neither.
-    public var databricks: (host: String, token: String)?
+    public var databricks: (workspace: VendorEndpoint, token: String)?
     /// The service principal that reads Data Factory runs, with the factory
     /// used when an alert names none.
-    public var dataFactory: (credentials: AzureCredentials, defaultFactory: DataFactoryClient.DefaultFactory?)?
+    public var dataFactory: DataFactorySettings?
     /// Deadline of each call to a platform's API during enrichment.
     public var enrichmentTimeoutSeconds: Int
     /// Largest webhook body accepted; larger ones are answered 413 and only their start is kept.
@@ -112,10 +113,7 @@ public struct ServerConfiguration: Sendable {
         enrichmentTimeoutSeconds = try reader.integer("ENRICHMENT_TIMEOUT_SECONDS", default: 10, range: 1...300)
         switch (reader.optional("DATABRICKS_HOST"), reader.optional("DATABRICKS_TOKEN")) {
         case (let host?, let token?):
-            if let url = URL(string: host.contains("://") ? host : "https://\(host)"), url.host == nil {
-                throw ConfigurationError(variable: "DATABRICKS_HOST", problem: "expected a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net")
-            }
-            databricks = (host, token)
+            databricks = (try reader.endpoint("DATABRICKS_HOST", default: host), token)
         case (nil, nil):
             databricks = nil
         case (.some, nil):
@@ -137,10 +135,19 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
+/// Data Factory enrichment: the service principal, the factory used when
+/// an alert names none, and the factories the worker may query at all.
+public struct DataFactorySettings: Sendable {
+    public var credentials: AzureCredentials
+    public var defaultFactory: AzureResourceID?
+    /// `ADF_ALLOWED_FACTORIES`: names or resource ids; nil allows every factory the principal can read.
+    public var allowedFactories: Set<String>?
+}
+
 extension ServerConfiguration {
     /// Data Factory enrichment: the three credential variables go together;
     /// the factory variables are a default for alerts that name no factory.
-    static func dataFactory(_ reader: VariableReader) throws(ConfigurationError) -> (AzureCredentials, DataFactoryClient.DefaultFactory?)? {
+    static func dataFactory(_ reader: VariableReader) throws(ConfigurationError) -> DataFactorySettings? {
         let credentialNames = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]
         let credentialValues = credentialNames.map { reader.optional($0) }
         let factoryNames = ["ADF_SUBSCRIPTION_ID", "ADF_RESOURCE_GROUP", "ADF_FACTORY_NAME"]
@@ -156,13 +163,27 @@ extension ServerConfiguration {
             tenantID: credentialValues[0]!,
             clientID: credentialValues[1]!,
             clientSecret: credentialValues[2]!,
-            authorityHost: try reader.url("AZURE_AUTHORITY_HOST", default: "https://login.microsoftonline.com"),
-            managementURL: try reader.url("AZURE_MANAGEMENT_URL", default: "https://management.azure.com")
+            authorityHost: try reader.endpoint("AZURE_AUTHORITY_HOST", default: "https://login.microsoftonline.com"),
+            managementURL: try reader.endpoint("AZURE_MANAGEMENT_URL", default: "https://management.azure.com")
         )
-        let factory = factoryValues.allSatisfy { $0 != nil }
-            ? DataFactoryClient.DefaultFactory(subscriptionID: factoryValues[0]!, resourceGroup: factoryValues[1]!, factoryName: factoryValues[2]!)
-            : nil
-        return (credentials, factory)
+        var factory: AzureResourceID?
+        if factoryValues.allSatisfy({ $0 != nil }) {
+            guard Identifiers.isGUID(factoryValues[0]!) else {
+                throw ConfigurationError(variable: "ADF_SUBSCRIPTION_ID", problem: "expected a subscription id (a GUID)")
+            }
+            guard Identifiers.isDataFactoryName(factoryValues[2]!) else {
+                throw ConfigurationError(variable: "ADF_FACTORY_NAME", problem: "expected 3-63 letters, digits and single hyphens")
+            }
+            guard let id = AzureResourceID(
+                subscriptionID: factoryValues[0]!, resourceGroup: factoryValues[1]!,
+                providerNamespace: "Microsoft.DataFactory", resourceType: "factories", name: factoryValues[2]!
+            ) else {
+                throw ConfigurationError(variable: "ADF_RESOURCE_GROUP", problem: "expected 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'")
+            }
+            factory = id
+        }
+        let allowed = reader.list("ADF_ALLOWED_FACTORIES").map(Set.init)
+        return DataFactorySettings(credentials: credentials, defaultFactory: factory, allowedFactories: allowed)
     }
 }
 
@@ -199,6 +220,21 @@ struct VariableReader {
             throw ConfigurationError(variable: name, problem: "expected an http:// or https:// URL, got \"\(text)\"")
         }
         return text
+    }
+
+    /// A service's base URL; a bare host name gets `https://`.
+    func endpoint(_ name: String, default defaultValue: String) throws(ConfigurationError) -> VendorEndpoint {
+        do {
+            return try VendorEndpoint(string(name, default: defaultValue))
+        } catch {
+            throw ConfigurationError(variable: name, problem: "expected an http:// or https:// URL with a host and no query, got \"\(string(name, default: defaultValue))\"")
+        }
+    }
+
+    /// A comma-separated list; nil when the variable is unset or empty.
+    func list(_ name: String) -> [String]? {
+        let items = optional(name)?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return items?.isEmpty == false ? items : nil
     }
 
     func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

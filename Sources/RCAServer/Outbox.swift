@@ -2,12 +2,13 @@ import AsyncHTTPClient
 import Foundation
 import RCACore
 import RCANotify
+import RCASources
 import RCAStore
 import SQLKit
 
 /// The notifiers the configuration turns on, in a fixed order (the
 /// registry of channels: one line per channel).
-public func makeNotifiers(_ settings: NotificationSettings, httpClient: HTTPClient = .shared) -> [any Notifier] {
+public func makeNotifiers(_ settings: NotificationSettings, httpClient: HTTPClient = VendorHTTP.sharedClient) -> [any Notifier] {
     let timeout = Duration.seconds(settings.timeoutSeconds)
     var notifiers: [any Notifier] = []
     if let slack = settings.slack {

@@ -4,28 +4,30 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A real HTTP server on 127.0.0.1 with a free port, standing in for a
-/// vendor's API in tests.
+/// A real HTTP server on a loopback address (127.0.0.1 unless told) with a
+/// free port, standing in for a vendor's API in tests.
 public final class LocalHTTPServer: Sendable {
     public let port: Int
+    public let host: String
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://\(host):\(port)" }
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(port: Int, host: String, group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
+        self.host = host
         self.group = group
         self.task = task
     }
 
-    public static func start(_ router: Router<BasicRequestContext>) async throws -> LocalHTTPServer {
+    public static func start(_ router: Router<BasicRequestContext>, host: String = "127.0.0.1") async throws -> LocalHTTPServer {
         var logger = Logger(label: "local-http-server")
         logger.logLevel = .critical
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            configuration: .init(address: .hostname(host, port: 0)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
@@ -36,7 +38,7 @@ public final class LocalHTTPServer: Sendable {
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw LocalServerError() }
-        return LocalHTTPServer(port: port, group: group, task: task)
+        return LocalHTTPServer(port: port, host: host, group: group, task: task)
     }
 
     public func stop() async {
@@ -109,6 +111,22 @@ public final class ScriptedAnswers: Sendable {
         var headers = answer.headers
         headers[.contentType] = "application/json"
         return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+    }
+
+    /// A router that records a request to any path and answers 200 `{}`:
+    /// a host that no request should reach, to show that none did.
+    public func anyPathRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            return try await self.respond(to: request, body: String(buffer: body))
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("**", method: method, use: handler)
+            router.on("/", method: method, use: handler)
+        }
+        return router
     }
 
     /// A router that serves `paths` (GET, POST and PUT) from this script.

@@ -11,11 +11,11 @@ import Testing
 struct DataFactoryEnrichmentTests {
     static let secret = "client-secret-never-shown"
     static let tokenPath = "/tenant-1/oauth2/v2.0/token"
-    static let factory = "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/data-rg/providers/microsoft.datafactory/factories/sales-adf"
+    static let factory = "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourceGroups/data-rg/providers/microsoft.datafactory/factories/sales-adf"
     static let runsPath = factory + "/queryPipelineRuns"
     static let activitiesPath = factory + "/pipelineruns/2f7fdb90-5df1-4b8e-ac2f-064cfa58202b/queryActivityruns"
 
-    static func analyze(fake: ScriptedAnswers) async throws -> (TicketRecord, [AuditEntry]) {
+    static func analyze(fake: ScriptedAnswers, alert: Data? = nil) async throws -> (TicketRecord, [AuditEntry]) {
         let server = try await LocalHTTPServer.start(fake.router(paths: [tokenPath, runsPath, activitiesPath]))
         defer { Task { await server.stop() } }
         return try await TestDatabase.with(.sqlite) { database, _ in
@@ -31,7 +31,7 @@ struct DataFactoryEnrichmentTests {
             )
             return try await app.test(.router) { client in
                 let answer = try WebhookHarness.answer(
-                    try await WebhookHarness.post(client, "/azure-monitor", try Fixture.data("constructed/adf-metric-pipeline-failed-runs.json"))
+                    try await WebhookHarness.post(client, "/azure-monitor", try alert ?? Fixture.data("constructed/adf-metric-pipeline-failed-runs.json"))
                 )
                 let ticketID = try #require(answer.ticket_ids.first)
                 let tickets = TicketStore(database: database)
@@ -103,6 +103,28 @@ struct DataFactoryEnrichmentTests {
         #expect(audit.first { $0.action == "Enrichment Failed" }?.details?.contains("no failed run of pipeline DailySalesLoad between") == true)
     }
 
+    @Test("an alert whose target id points at another host gets no request and no token sent there; the ticket says why")
+    func hostileTargetID() async throws {
+        let elsewhere = ScriptedAnswers()
+        let elsewhereServer = try await LocalHTTPServer.start(elsewhere.anyPathRouter(), host: "127.0.0.2")
+        let fake = ScriptedAnswers()
+        fake.always(Self.tokenPath, .init(body: #"{"access_token":"arm-token","expires_in":3599}"#))
+        let original = String(decoding: try Fixture.data("constructed/adf-metric-pipeline-failed-runs.json"), as: UTF8.self)
+        let hostile = original.replacingOccurrences(
+            of: "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/data-rg/providers/microsoft.datafactory/factories/sales-adf",
+            with: "@127.0.0.2:\(elsewhereServer.port)/factories/x"
+        )
+        #expect(hostile != original)
+
+        let (ticket, audit) = try await Self.analyze(fake: fake, alert: Data(hostile.utf8))
+
+        #expect(elsewhere.received.isEmpty)
+        #expect(fake.received.isEmpty, "not even a token is fetched for a refused id")
+        #expect(ticket.analysisState == "done")
+        #expect(audit.first { $0.action == "Enrichment Failed" }?.details?.contains("not a Data Factory resource id") == true)
+        await elsewhereServer.stop()
+    }
+
     @Test("the Azure variables go together")
     func configuration() {
         #expect(throws: ConfigurationError(variable: "AZURE_CLIENT_SECRET", problem: "is required with AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET for Data Factory enrichment")) {
@@ -110,6 +132,18 @@ struct DataFactoryEnrichmentTests {
         }
         #expect(throws: ConfigurationError(variable: "ADF_FACTORY_NAME", problem: "is required with ADF_SUBSCRIPTION_ID, ADF_RESOURCE_GROUP, ADF_FACTORY_NAME")) {
             try ServerConfiguration(environment: ["AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s", "ADF_SUBSCRIPTION_ID": "x", "ADF_RESOURCE_GROUP": "y"])
+        }
+        let credentials = ["AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s"]
+        #expect(throws: ConfigurationError(variable: "ADF_SUBSCRIPTION_ID", problem: "expected a subscription id (a GUID)")) {
+            try ServerConfiguration(environment: credentials.merging(["ADF_SUBSCRIPTION_ID": "x", "ADF_RESOURCE_GROUP": "y", "ADF_FACTORY_NAME": "sales-adf"]) { $1 })
+        }
+        #expect(throws: ConfigurationError(variable: "ADF_FACTORY_NAME", problem: "expected 3-63 letters, digits and single hyphens")) {
+            try ServerConfiguration(environment: credentials.merging([
+                "ADF_SUBSCRIPTION_ID": "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e", "ADF_RESOURCE_GROUP": "y", "ADF_FACTORY_NAME": "../x",
+            ]) { $1 })
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration(environment: credentials.merging(["AZURE_MANAGEMENT_URL": "https://management.azure.com/?x=1"]) { $1 })
         }
     }
 }

@@ -14,7 +14,7 @@ public struct JiraNotifier: Notifier {
     public let channel = "jira"
     public let displayName = "Jira"
 
-    private let baseURL: String
+    private let site: VendorEndpoint?
     private let authorization: String
     private let projectKey: String
     private let issueType: String
@@ -25,7 +25,7 @@ public struct JiraNotifier: Notifier {
         domain: String, email: String, apiToken: String, projectKey: String, issueType: String = "Task",
         doneTransition: String? = nil, httpClient: HTTPClient, timeout: Duration
     ) {
-        baseURL = VendorHTTP.base(domain.contains("://") ? domain : "https://\(domain)")
+        site = try? VendorEndpoint(domain)
         authorization = "Basic " + Data("\(email):\(apiToken)".utf8).base64EncodedString()
         self.projectKey = projectKey
         self.issueType = issueType
@@ -43,12 +43,13 @@ public struct JiraNotifier: Notifier {
     static func label(for ticketID: String) -> String { "rca-\(ticketID.lowercased())" }
 
     public func lookUp(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference? {
-        let answer = try await http.json(.POST, "\(baseURL)/rest/api/3/search/jql", headers: headers, body: .object([
+        let answer = try await http.json(.POST, try url(["rest", "api", "3", "search", "jql"]), headers: headers, body: .object([
             "jql": .string("project = \"\(projectKey)\" AND labels = \"\(Self.label(for: ticket.id))\""),
             "fields": .array(["key"]),
             "maxResults": 1,
         ]))
-        return answer["issues"][0]["key"].string.map { RemoteReference(id: $0, location: "\(baseURL)/browse/\($0)") }
+        guard let key = answer["issues"][0]["key"].string else { return nil }
+        return try reference(key)
     }
 
     public func deliver(_ ticket: TicketSnapshot, reason: NotificationReason, existing: RemoteReference?, payload: Data?) async throws(DeliveryError) -> RemoteReference {
@@ -67,7 +68,7 @@ public struct JiraNotifier: Notifier {
     private var headers: [(String, String)] { [("Authorization", authorization)] }
 
     private func create(_ ticket: TicketSnapshot) async throws(DeliveryError) -> RemoteReference {
-        let answer = try await http.json(.POST, "\(baseURL)/rest/api/3/issue", headers: headers, body: .object([
+        let answer = try await http.json(.POST, try url(["rest", "api", "3", "issue"]), headers: headers, body: .object([
             "fields": .object([
                 "project": .object(["key": .string(projectKey)]),
                 "issuetype": .object(["name": .string(issueType)]),
@@ -77,7 +78,23 @@ public struct JiraNotifier: Notifier {
             ]),
         ]))
         guard let key = answer["key"].string else { throw DeliveryError(.retryable(after: nil), "Jira created an issue but returned no key") }
-        return RemoteReference(id: key, location: "\(baseURL)/browse/\(key)")
+        return try reference(key)
+    }
+
+    /// An issue key from Jira's answer or from storage, checked to be one
+    /// before it becomes part of any URL.
+    private func reference(_ key: String) throws(DeliveryError) -> RemoteReference {
+        guard Identifiers.isJiraIssueKey(key) else { throw DeliveryError(.permanent, "Jira named an issue key of an unexpected form") }
+        return RemoteReference(id: key, location: try url(["browse", key]))
+    }
+
+    private func url(_ segments: [String], query: [(String, String)] = []) throws(DeliveryError) -> String {
+        guard let site else { throw DeliveryError(.permanent, "JIRA_DOMAIN is not an http(s) URL or host name") }
+        do {
+            return try site.url(segments, query: query)
+        } catch {
+            throw DeliveryError(.permanent, "not sent: \(error.reason)")
+        }
     }
 
     /// The Jira status category a ticket status corresponds to.
@@ -91,16 +108,17 @@ public struct JiraNotifier: Notifier {
     }
 
     private func move(_ key: String, to category: String) async throws(DeliveryError) {
-        let issue = try await http.json(.GET, "\(baseURL)/rest/api/3/issue/\(key)?fields=status", headers: headers)
+        guard Identifiers.isJiraIssueKey(key) else { throw DeliveryError(.permanent, "the stored Jira issue key is of an unexpected form") }
+        let issue = try await http.json(.GET, try url(["rest", "api", "3", "issue", key], query: [("fields", "status")]), headers: headers)
         if issue["fields"]["status"]["statusCategory"]["key"].string == category { return }
-        let answer = try await http.json(.GET, "\(baseURL)/rest/api/3/issue/\(key)/transitions", headers: headers)
+        let answer = try await http.json(.GET, try url(["rest", "api", "3", "issue", key, "transitions"]), headers: headers)
         let transitions = answer["transitions"].array ?? []
         let chosen = transitions.first { category == "done" && doneTransition != nil && $0["name"].string == doneTransition }
             ?? transitions.first { $0["to"]["statusCategory"]["key"].string == category }
         guard let id = chosen?["id"].string else {
             throw DeliveryError(.permanent, "Jira issue \(key) has no transition to a \(category) status (set JIRA_DONE_TRANSITION or check the workflow)")
         }
-        _ = try await http.json(.POST, "\(baseURL)/rest/api/3/issue/\(key)/transitions", headers: headers, body: .object([
+        _ = try await http.json(.POST, try url(["rest", "api", "3", "issue", key, "transitions"]), headers: headers, body: .object([
             "transition": .object(["id": .string(id)]),
         ]))
     }

@@ -12,11 +12,11 @@ public struct AzureCredentials: Sendable {
     public var clientID: String
     public var clientSecret: String
     /// `https://login.microsoftonline.com` unless a proxy or sovereign cloud is used.
-    public var authorityHost: String
+    public var authorityHost: VendorEndpoint
     /// `https://management.azure.com` unless a proxy or sovereign cloud is used.
-    public var managementURL: String
+    public var managementURL: VendorEndpoint
 
-    public init(tenantID: String, clientID: String, clientSecret: String, authorityHost: String, managementURL: String) {
+    public init(tenantID: String, clientID: String, clientSecret: String, authorityHost: VendorEndpoint, managementURL: VendorEndpoint) {
         self.tenantID = tenantID
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -39,14 +39,19 @@ public final class AzureTokenProvider: Sendable {
 
     func token() async throws(EnrichmentError) -> String {
         if let current = cached.withLock({ $0 }), current.expires > Date() { return current.token }
-        let scope = VendorHTTP.base(credentials.managementURL) + "/.default"
+        let scope = credentials.managementURL.description + "/.default"
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", credentials.clientID),
             ("client_secret", credentials.clientSecret),
             ("scope", scope),
         ].map { "\($0)=\(Self.formEncode($1))" }.joined(separator: "&")
-        let url = "\(VendorHTTP.base(credentials.authorityHost))/\(Self.formEncode(credentials.tenantID))/oauth2/v2.0/token"
+        let url: String
+        do {
+            url = try credentials.authorityHost.url([credentials.tenantID, "oauth2", "v2.0", "token"])
+        } catch {
+            throw .refused(error.description)
+        }
         let data: Data
         do {
             data = try await http.send(.POST, url, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(form.utf8))

@@ -9,41 +9,48 @@ import RCACore
 /// then `queryActivityruns` for the newest one's failed activities, whose
 /// error codes and messages become the ticket's error text.
 public struct DataFactoryClient: AlertEnricher {
-    /// The factory used when an alert does not name one.
-    public struct DefaultFactory: Sendable {
-        public var subscriptionID: String
-        public var resourceGroup: String
-        public var factoryName: String
-
-        public init(subscriptionID: String, resourceGroup: String, factoryName: String) {
-            self.subscriptionID = subscriptionID
-            self.resourceGroup = resourceGroup
-            self.factoryName = factoryName
-        }
-
-        var resourceID: String {
-            "/subscriptions/\(subscriptionID)/resourceGroups/\(resourceGroup)/providers/Microsoft.DataFactory/factories/\(factoryName)"
-        }
-    }
-
     static let apiVersion = "2018-06-01"
     private let credentials: AzureCredentials
-    private let defaultFactory: DefaultFactory?
+    private let defaultFactory: AzureResourceID?
+    private let allowedFactories: Set<String>?
     private let http: VendorHTTP
     private let tokens: AzureTokenProvider
 
-    public init(credentials: AzureCredentials, defaultFactory: DefaultFactory?, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
+    /// - Parameters:
+    ///   - defaultFactory: the factory used when an alert does not name one.
+    ///   - allowedFactories: when set, the only factories the worker may
+    ///     query (names or resource ids, compared without case); an alert
+    ///     naming another is refused before any call.
+    public init(
+        credentials: AzureCredentials, defaultFactory: AzureResourceID?, allowedFactories: Set<String>? = nil,
+        httpClient: HTTPClient, timeout: Duration = .seconds(10)
+    ) {
         self.credentials = credentials
         self.defaultFactory = defaultFactory
+        self.allowedFactories = allowedFactories.map { Set($0.map { $0.lowercased() }) }
         http = VendorHTTP(client: httpClient, timeout: timeout)
         tokens = AzureTokenProvider(credentials: credentials, http: http)
     }
 
+    /// The alert's factory as a parsed resource id, or the reason it is refused.
+    func factory(named resourceID: String?) throws(EnrichmentError) -> AzureResourceID {
+        guard let resourceID else {
+            guard let defaultFactory else { throw .notFound("the alert names no data factory and ADF_FACTORY_NAME is not set") }
+            return defaultFactory
+        }
+        guard let factory = AzureResourceID(resourceID), factory.isKind("Microsoft.DataFactory", "factories"),
+              Identifiers.isDataFactoryName(factory.name)
+        else { throw .refused("the alert's resource id is not a Data Factory resource id") }
+        if let allowedFactories, !allowedFactories.contains(factory.name.lowercased()),
+           !allowedFactories.contains(factory.description.lowercased()) {
+            throw .refused("factory \(factory.name) is not in ADF_ALLOWED_FACTORIES")
+        }
+        return factory
+    }
+
     public func enrich(_ request: EnrichmentRequest) async throws(EnrichmentError) -> Enrichment? {
         guard case .dataFactoryPipeline(let name, let factoryResourceID, let start, let end) = request else { return nil }
-        guard let factory = factoryResourceID ?? defaultFactory?.resourceID else {
-            throw .notFound("the alert names no data factory and ADF_FACTORY_NAME is not set")
-        }
+        let factory = try factory(named: factoryResourceID)
         let window: [String: JSONValue] = [
             "lastUpdatedAfter": .string(Timestamp.string(from: start)),
             "lastUpdatedBefore": .string(Timestamp.string(from: end)),
@@ -55,12 +62,13 @@ public struct DataFactoryClient: AlertEnricher {
             ]),
             "orderBy": .array([.object(["orderBy": .string("RunEnd"), "order": .string("DESC")])]),
         ]) { $1 })
-        let runs = try await post("\(factory)/queryPipelineRuns", body: runsQuery)
+        let runs = try await post(factory.segments + ["queryPipelineRuns"], body: runsQuery)
         guard let run = runs["value"].array?.first, let runID = run["runId"].string else {
             throw .notFound("no failed run of pipeline \(name) between \(Timestamp.string(from: start)) and \(Timestamp.string(from: end))")
         }
+        guard Identifiers.isGUID(runID) else { throw .invalidResponse("Data Factory named a run id that is not a GUID") }
         let activitiesQuery = JSONValue.object(window.merging(["filters": .array([Self.filter("Status", "Failed")])]) { $1 })
-        let activities = try await post("\(factory)/pipelineruns/\(runID)/queryActivityruns", body: activitiesQuery)
+        let activities = try await post(factory.segments + ["pipelineruns", runID, "queryActivityruns"], body: activitiesQuery)
         let failed = (activities["value"].array ?? []).filter { $0["status"].string?.lowercased() == "failed" }
         let parts = failed.map { activity -> String in
             let error = activity["error"]
@@ -68,7 +76,7 @@ public struct DataFactoryClient: AlertEnricher {
             let message = error["message"].string ?? "failed without a message"
             return "[Activity: \(activity["activityName"].string ?? "?") (\(activity["activityType"].string ?? "?"))] \(code)\(message)"
         }
-        var details: [String: String] = ["factory": Text.resourceName(fromID: factory) ?? factory, "pipeline_run_id": runID]
+        var details: [String: String] = ["factory": factory.name, "pipeline_run_id": runID]
         details["activity_name"] = failed.first?["activityName"].string
         details["activity_type"] = failed.first?["activityType"].string
         details["error_code"] = failed.first?["error"]["errorCode"].string
@@ -82,9 +90,14 @@ public struct DataFactoryClient: AlertEnricher {
         .object(["operand": .string(operand), "operator": .string("Equals"), "values": .array([.string(value)])])
     }
 
-    private func post(_ path: String, body: JSONValue) async throws(EnrichmentError) -> JSONValue {
+    private func post(_ segments: [String], body: JSONValue) async throws(EnrichmentError) -> JSONValue {
+        let url: String
+        do {
+            url = try credentials.managementURL.url(segments, query: [("api-version", Self.apiVersion)])
+        } catch {
+            throw .refused(error.description)
+        }
         let token = try await tokens.token()
-        let url = "\(VendorHTTP.base(credentials.managementURL))\(path)?api-version=\(Self.apiVersion)"
         let encoded: Data
         do {
             encoded = try JSONEncoder().encode(body)

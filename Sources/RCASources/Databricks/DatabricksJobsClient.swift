@@ -10,13 +10,13 @@ import RCACore
 /// available: the task output's error (and its trace), else the task's state
 /// message, else the run's.
 public struct DatabricksJobsClient: AlertEnricher {
-    private let baseURL: String
+    private let workspace: VendorEndpoint
     private let token: String
     private let http: VendorHTTP
 
-    /// - Parameter host: the workspace URL (`https://adb-123.4.azuredatabricks.net`); a bare host name gets `https://`.
-    public init(host: String, token: String, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
-        baseURL = VendorHTTP.base(host.contains("://") ? host : "https://\(host)")
+    /// - Parameter workspace: the workspace URL (`https://adb-123.4.azuredatabricks.net`).
+    public init(workspace: VendorEndpoint, token: String, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
+        self.workspace = workspace
         self.token = token
         http = VendorHTTP(client: httpClient, timeout: timeout)
     }
@@ -29,7 +29,7 @@ public struct DatabricksJobsClient: AlertEnricher {
     static let failedStates: Set<String> = ["FAILED", "TIMEDOUT", "INTERNAL_ERROR", "CANCELED"]
 
     func report(runID: String) async throws(EnrichmentError) -> Enrichment {
-        let run = try await get("runs/get", runID: runID)
+        let run = try await get("get", runID: runID)
         let tasks = run["tasks"].array ?? []
         let failedTasks = tasks.filter { task in
             let state = task["state"]
@@ -91,26 +91,30 @@ public struct DatabricksJobsClient: AlertEnricher {
     /// and outages stop the enrichment.
     private func outputIfAvailable(runID: String) async throws(EnrichmentError) -> JSONValue? {
         do {
-            return try await get("runs/get-output", runID: runID)
+            return try await get("get-output", runID: runID)
         } catch {
             switch error {
-            case .notFound, .invalidResponse: return nil
+            case .notFound, .invalidResponse, .refused: return nil
             default: throw error
             }
         }
     }
 
+    /// Run ids come from the alert and from the API's own answers; either
+    /// must be a Databricks id before it becomes part of a request.
     private func get(_ endpoint: String, runID: String) async throws(EnrichmentError) -> JSONValue {
-        let encoded = runID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? runID
-        let data = try await http.send(
-            .GET,
-            "\(baseURL)/api/2.1/jobs/\(endpoint)?run_id=\(encoded)",
-            headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
-        )
+        guard Identifiers.isDatabricksID(runID) else { throw .refused("run id \(runID.prefix(40)) is not a Databricks id") }
+        let url: String
+        do {
+            url = try workspace.url(["api", "2.1", "jobs", "runs", endpoint], query: [("run_id", runID)])
+        } catch {
+            throw .refused(error.description)
+        }
+        let data = try await http.send(.GET, url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
         do {
             return try JSONValue.parse(data)
         } catch {
-            throw .invalidResponse("\(endpoint) answered \(error.description)")
+            throw .invalidResponse("runs/\(endpoint) answered \(error.description)")
         }
     }
 }

@@ -20,6 +20,15 @@ public struct VendorHTTP: Sendable {
         public let body: Data
     }
 
+    /// The client every credentialed call uses: it follows no redirect, so
+    /// an answer cannot send a token on to a host nobody configured (a 3xx
+    /// is returned as it is and reported as an unexpected answer).
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     public init(client: HTTPClient, timeout: Duration) {
         self.client = client
         self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
