@@ -15,7 +15,8 @@ token="fuzz-webhook-token-0123456789"
 password="fuzz test password 42"
 export DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error \
     SLACK_BOT_TOKEN=xoxb-fuzz SLACK_CHANNEL=C0FUZZ SLACK_API_URL=http://127.0.0.1:9/api SLACK_SIGNING_SECRET=fuzz-signing-secret \
-    JIRA_DOMAIN=http://127.0.0.1:9 JIRA_USER_EMAIL=fuzz@example.com JIRA_API_TOKEN=fuzz-jira-token JIRA_PROJECT_KEY=OPS
+    JIRA_DOMAIN=http://127.0.0.1:9 JIRA_USER_EMAIL=fuzz@example.com JIRA_API_TOKEN=fuzz-jira-token JIRA_PROJECT_KEY=OPS \
+    JIRA_WEBHOOK_SECRET=fuzz-jira-webhook-secret
 echo "$password" | "$binary" user add admin@example.com --role admin --password-stdin >/dev/null
 "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!

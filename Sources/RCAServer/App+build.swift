@@ -158,6 +158,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     )
     health.register(on: router)
     guard dependencies.configuration.role.servesWebhooks else { return router }
+    let clients = ClientAddresses(trustedProxies: dependencies.configuration.trustedProxies)
     let ingestion = Ingestion(
         database: dependencies.database,
         jobQueue: dependencies.jobQueue,
@@ -174,7 +175,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         ingestion: ingestion,
         guesses: dependencies.configuration.webhookGuessLimit > 0
             ? GuessThrottle(database: dependencies.database, scope: "webhook-address", limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600))
-            : nil
+            : nil,
+        clients: clients
     ).register(on: router)
     let users = UserStore(database: dependencies.database)
     let authenticator = SessionAuthenticator(tokens: dependencies.sessionTokens, users: users)
@@ -187,6 +189,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         tokens: dependencies.sessionTokens,
         accountThrottle: GuessThrottle(database: dependencies.database, scope: "sign-in-account", limit: 5),
         addressThrottle: GuessThrottle(database: dependencies.database, scope: "sign-in-address", limit: 20),
+        registrationThrottle: GuessThrottle(database: dependencies.database, scope: "registration-address", limit: 10, window: .seconds(3600)),
+        clients: clients,
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
@@ -204,7 +208,11 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         changes: changes,
         slackSigningSecret: dependencies.configuration.notifications.slack?.signingSecret,
         jira: dependencies.configuration.notifications.jira,
-        webhookToken: dependencies.webhookToken,
+        signatureGuesses: GuessThrottle(
+            database: dependencies.database, scope: "integration-signature",
+            limit: max(dependencies.configuration.webhookGuessLimit, 1), window: .seconds(600)
+        ),
+        clients: clients,
         logger: dependencies.logger
     ).register(on: router)
     LiveSocket(events: dependencies.events, authenticator: authenticator, writeTimeout: .seconds(10)).register(on: router)

@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Wrong webhook tokens one address may send in ten minutes before it is refused with 429; 0 turns this off.
     public var webhookGuessLimit: Int
+    /// `TRUSTED_PROXIES`: the reverse proxies whose `Forwarded` and
+    /// `X-Forwarded-For` headers name the client.
+    public var trustedProxies: [IPNetwork]
     /// Seconds a connection may send nothing before it is closed (a client that stalls mid-request).
     public var idleTimeoutSeconds: Int
     public var analysis: AnalysisSettings
@@ -109,6 +112,12 @@ public struct ServerConfiguration: Sendable {
         jobMaxAttempts = try reader.integer("JOB_MAX_ATTEMPTS", default: 8, range: 1...100)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1_024...67_108_864)
         webhookGuessLimit = try reader.integer("WEBHOOK_GUESS_LIMIT", default: 100, range: 0...1_000_000)
+        trustedProxies = try (reader.list("TRUSTED_PROXIES") ?? []).map { text throws(ConfigurationError) in
+            guard let network = IPNetwork(text) else {
+                throw ConfigurationError(variable: "TRUSTED_PROXIES", problem: "expected addresses or networks such as 10.0.0.0/8 or fd00::/8, got \"\(text)\"")
+            }
+            return network
+        }
         idleTimeoutSeconds = try reader.integer("IDLE_TIMEOUT_SECONDS", default: 30, range: 1...3600)
         enrichmentTimeoutSeconds = try reader.integer("ENRICHMENT_TIMEOUT_SECONDS", default: 10, range: 1...300)
         switch (reader.optional("DATABRICKS_HOST"), reader.optional("DATABRICKS_TOKEN")) {

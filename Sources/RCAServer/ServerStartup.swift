@@ -123,6 +123,23 @@ public enum ServerStartup {
 /// Secrets appear only on the start that generated them, since console
 /// output usually ends up in logs.
 public enum StartupBanner {
+    /// Whether Slack's buttons and Jira's webhook are served: each needs its
+    /// own secret, and a channel configured without it says how to turn it on.
+    public static func integrationLines(_ notifications: NotificationSettings, base: String) -> [String] {
+        var lines: [String] = []
+        if let slack = notifications.slack {
+            lines.append(slack.signingSecret == nil
+                ? "Slack buttons: off; set SLACK_SIGNING_SECRET to let responders act from Slack"
+                : "Slack buttons: \(base)/slack/interactions (signed with SLACK_SIGNING_SECRET)")
+        }
+        if let jira = notifications.jira {
+            lines.append(jira.webhookSecret == nil
+                ? "Jira webhook: off; set JIRA_WEBHOOK_SECRET to let Jira status changes move tickets"
+                : "Jira webhook: \(base)/webhook/jira (signed with JIRA_WEBHOOK_SECRET)")
+        }
+        return lines
+    }
+
     public static func lines(for server: PreparedServer, listeningPort: Int, webhookPaths: [String]) -> [String] {
         var configuration = server.configuration
         configuration.port = listeningPort
@@ -155,6 +172,7 @@ public enum StartupBanner {
             for path in webhookPaths {
                 lines.append("  \(base)\(path)?token=\(token)")
             }
+            lines += integrationLines(configuration.notifications, base: base)
         }
         return lines
     }

@@ -18,10 +18,12 @@ struct WebhookRoutes: Sendable {
     let token: String
     let maxBodyBytes: Int
     let ingestion: Ingestion
-    /// Counts wrong or missing tokens per sending address; an address past
-    /// the limit is refused with 429 (right token or not, or the answers
-    /// would still tell a guess apart) until its window passes. Nil: off.
+    /// Counts wrong or missing tokens per sending address; past the limit
+    /// an address's wrong tokens are answered 429 until its window passes.
+    /// A right token is always accepted: a sender sharing an address (or a
+    /// proxy) with a guesser keeps delivering. Nil: off.
     let guesses: GuessThrottle?
+    let clients: ClientAddresses
 
     struct Accepted: ResponseEncodable {
         let status: String
@@ -39,13 +41,13 @@ struct WebhookRoutes: Sendable {
     }
 
     private func receive(_ request: Request, context: AppRequestContext, parser: any AlertPayloadParser) async throws -> Response {
-        try await authenticate(request, from: context.remoteAddress?.ipAddress ?? "unknown")
+        try await authenticate(request, from: clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers))
         let receivedAt = Date()
         let (body, size) = try await read(request.body)
         let payload = IncomingPayload(
             endpoint: parser.endpoint,
             contentType: request.headers[.contentType],
-            remoteAddress: context.remoteAddress?.ipAddress,
+            remoteAddress: clients.client(peer: context.remoteAddress?.ipAddress, headers: request.headers),
             body: body,
             bodySize: size,
             receivedAt: receivedAt
@@ -80,11 +82,9 @@ struct WebhookRoutes: Sendable {
     }
 
     private func authenticate(_ request: Request, from address: String) async throws {
-        if let wait = guesses?.knownRetryAfter(address) { throw Self.lockedOut(wait) }
         let presented = request.headers[Self.tokenHeader] ?? request.uri.queryParameters.get("token")
         guard let presented, ConstantTime.equals(presented, token) else {
-            // Past the limit by guesses another replica counted: refused like
-            // the right token would be, so the answer tells nothing.
+            if let wait = guesses?.knownRetryAfter(address) { throw Self.lockedOut(wait) }
             if let wait = try await guesses?.recordFailure(address) { throw Self.lockedOut(wait) }
             throw APIError(
                 .unauthorized,

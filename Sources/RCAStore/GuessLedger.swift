@@ -83,6 +83,17 @@ public struct GuessLedger: Sendable {
         return try row.flatMap { try standing(of: $0).lockedUntil }
     }
 
+    /// Takes back one counted failure of `subject`: an attempt counted
+    /// before its secret was checked, that turned out right.
+    public func release(_ subject: String) async throws {
+        let scope = scope
+        try await database.autocommit { sql in
+            try await sql.raw(
+                "UPDATE guess_failures SET failures = failures - 1 WHERE scope = \(bind: scope) AND subject = \(bind: subject) AND failures > 0"
+            ).run()
+        }
+    }
+
     /// Forgets `subject`'s failures (after it proved it knows the secret).
     public func clear(_ subject: String) async throws {
         let scope = scope

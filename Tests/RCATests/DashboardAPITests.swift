@@ -298,7 +298,7 @@ struct DashboardAPITests {
         }
     }
 
-    @Test("registration exists only when turned on, and makes viewers")
+    @Test("registration exists only when turned on, makes viewers, answers alike for taken and free addresses, and is throttled")
     func registration() async throws {
         try await TestDatabase.with(.sqlite) { database, _ in
             let closed = try await H.make(database)
@@ -312,10 +312,22 @@ struct DashboardAPITests {
             try await buildApplication(open.dependencies).test(.router) { client in
                 #expect(try await H.call(client, .post, "/api/register", token: nil, json: ["email": "x@example.com", "password": "short"]).status == .badRequest)
                 let created = try await H.call(client, .post, "/api/register", token: nil, json: ["email": "X@example.com", "password": "long enough password"])
-                #expect(created.status == .created)
-                #expect(try H.object(created)["role"] as? String == "viewer")
-                #expect(try await H.call(client, .post, "/api/register", token: nil, json: ["email": "x@example.com", "password": "long enough password"]).status == .conflict)
+                #expect(created.status == .accepted)
+                let taken = try await H.call(client, .post, "/api/register", token: nil, json: ["email": "x@example.com", "password": "another long password"])
+                #expect(taken.status == .accepted)
+                let takenAnswer = try H.object(taken).mapValues { "\($0)" }
+                let createdAnswer = try H.object(created).mapValues { "\($0)" }
+                #expect(takenAnswer == createdAnswer, "a taken address gets the answer a free one gets")
                 #expect(try await H.login(client, "x@example.com", password: "long enough password").status == .ok)
+                #expect(try await H.login(client, "x@example.com", password: "another long password").status == .unauthorized, "the taken account is unchanged")
+                let me = try await H.login(client, "x@example.com", password: "long enough password")
+                #expect(String(buffer: me.body).contains(#""role":"viewer""#))
+                var statuses: [HTTPResponse.Status] = []
+                for index in 0..<9 {
+                    statuses.append(try await H.call(client, .post, "/api/register", token: nil, json: ["email": "n\(index)@example.com", "password": "long enough password"]).status)
+                }
+                #expect(statuses.filter { $0 == .accepted }.count == 8, "10 registrations an hour per address, the two above included")
+                #expect(statuses.last == .tooManyRequests)
             }
         }
     }
@@ -326,6 +338,7 @@ struct DashboardAPITests {
             let harness = try await H.make(database, environment: [
                 "ALLOW_REGISTRATION": "true", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "C1", "SLACK_SIGNING_SECRET": "s",
                 "JIRA_DOMAIN": "https://example.atlassian.net", "JIRA_USER_EMAIL": "a@example.com", "JIRA_API_TOKEN": "t", "JIRA_PROJECT_KEY": "ED",
+                "JIRA_WEBHOOK_SECRET": "s",
             ])
             let routes = registeredRoutes(harness.dependencies)
             try await buildApplication(harness.dependencies).test(.router) { client in

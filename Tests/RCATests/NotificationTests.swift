@@ -27,11 +27,13 @@ struct NotificationTests {
     static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 
     /// The server's settings against the fakes; a notification waits `notifyTimeoutSeconds` for an answer.
+    static let jiraWebhookSecret = "jira-webhook-secret-0123456789"
+
     static func environment(slack: FakeSlack, jira: FakeJira, notifyTimeoutSeconds: Int = 5) -> [String: String] {
         [
             "SLACK_BOT_TOKEN": FakeSlack.token, "SLACK_CHANNEL": "C111", "SLACK_API_URL": slack.apiURL, "SLACK_SIGNING_SECRET": signingSecret,
             "JIRA_DOMAIN": jira.server.baseURL, "JIRA_USER_EMAIL": FakeJira.email, "JIRA_API_TOKEN": FakeJira.apiToken, "JIRA_PROJECT_KEY": "ED",
-            "NOTIFY_TIMEOUT_SECONDS": String(notifyTimeoutSeconds),
+            "JIRA_WEBHOOK_SECRET": jiraWebhookSecret, "NOTIFY_TIMEOUT_SECONDS": String(notifyTimeoutSeconds),
         ]
     }
 
@@ -148,11 +150,18 @@ struct NotificationTests {
                 let tickets = TicketStore(database: database)
                 try await eventually(20, "the Jira issue exists") { try await tickets.find(id: id)?.itsmTicketID != nil && slack.posts == 1 }
                 let key = try #require(try await tickets.find(id: id)?.itsmTicketID)
-                func send(_ fixture: String, token: String = WebhookHarness.token) async throws -> TestResponse {
+                func send(_ fixture: String, secret: String? = Self.jiraWebhookSecret) async throws -> TestResponse {
                     let text = String(decoding: try Fixture.data("jira/\(fixture)"), as: UTF8.self).replacingOccurrences(of: "TES-41", with: key)
-                    return try await client.execute(uri: "/webhook/jira?token=\(token)", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: text))
+                    var headers: HTTPFields = [.contentType: "application/json"]
+                    if let secret { headers[HTTPField.Name("X-Hub-Signature")!] = "sha256=" + HMACSignature.sha256Hex(secret: secret, message: Data(text.utf8)) }
+                    return try await client.execute(
+                        uri: "/webhook/jira?token=\(WebhookHarness.token)", method: .post, headers: headers, body: ByteBuffer(string: text)
+                    )
                 }
-                #expect(try await send("mattermost-webhook-issue-updated-started-working.json", token: "wrong-token-0123456789").status == .unauthorized)
+                #expect(try await send("mattermost-webhook-issue-updated-started-working.json", secret: nil).status == .unauthorized,
+                        "the alert senders' token alone moves no ticket")
+                #expect(try await send("mattermost-webhook-issue-updated-started-working.json", secret: "another-secret").status == .unauthorized)
+                #expect(try await tickets.find(id: id)?.status == "open")
                 let started = try await send("mattermost-webhook-issue-updated-started-working.json")
                 #expect(started.status == .ok)
                 #expect(try await tickets.find(id: id)?.status == "in_progress")
@@ -164,6 +173,56 @@ struct NotificationTests {
                 let actions = try await harness.actions(id)
                 #expect(actions.filter { $0 == "In Progress" }.count == 1)
                 #expect(try await TicketStore(database: database).audit(ticketID: id).contains { $0.action == "In Progress" && $0.userName == "jira:Test User" })
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("without JIRA_WEBHOOK_SECRET the Jira route is off: the webhook token alone cannot acknowledge a ticket", arguments: TestBackend.enabled)
+    func jiraWebhookNeedsItsSecret(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(backend) { database, _ in
+            var environment = Self.environment(slack: slack, jira: jira)
+            environment["JIRA_WEBHOOK_SECRET"] = nil
+            let harness = PipelineHarness(database: database, environment: environment)
+            try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "orders_load", "error_message": "KeyError: 'customer_id'"])
+                try await harness.settle(id)
+                let tickets = TicketStore(database: database)
+                try await eventually(20, "the Jira issue exists") { try await tickets.find(id: id)?.itsmTicketID != nil }
+                let key = try #require(try await tickets.find(id: id)?.itsmTicketID)
+                let text = String(decoding: try Fixture.data("jira/mattermost-webhook-issue-updated-started-working.json"), as: UTF8.self)
+                    .replacingOccurrences(of: "TES-41", with: key)
+                let answer = try await client.execute(
+                    uri: "/webhook/jira?token=\(WebhookHarness.token)", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: text)
+                )
+                #expect(answer.status == .notFound)
+                #expect(try await tickets.find(id: id)?.status == "open")
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("wrong Jira and Slack signatures count towards the address's guess limit", arguments: TestBackend.enabled)
+    func wrongSignaturesAreThrottled(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(backend) { database, _ in
+            var environment = Self.environment(slack: slack, jira: jira)
+            environment["WEBHOOK_GUESS_LIMIT"] = "3"
+            let harness = PipelineHarness(database: database, environment: environment)
+            try await harness.run { client, _ in
+                var statuses: [HTTPResponse.Status] = []
+                for attempt in 0..<4 {
+                    var headers: HTTPFields = [.contentType: "application/json"]
+                    headers[HTTPField.Name("X-Hub-Signature")!] = "sha256=" + String(repeating: "0", count: 64)
+                    let path = attempt.isMultiple(of: 2) ? "/webhook/jira" : "/slack/interactions"
+                    statuses.append(try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: "{}")).status)
+                }
+                #expect(statuses == [.unauthorized, .unauthorized, .unauthorized, .tooManyRequests])
             }
         }
         await slack.server.stop()

@@ -77,6 +77,22 @@ struct StartupTests {
         #expect(lines.contains("  http://127.0.0.1:8123/alertmanager?token=\(prepared.webhookToken.value)"))
     }
 
+    @Test("the banner says the Jira webhook is off until JIRA_WEBHOOK_SECRET is set, and the Slack buttons until SLACK_SIGNING_SECRET is")
+    func integrationLines() throws {
+        let jira = ["JIRA_DOMAIN": "https://x.atlassian.net", "JIRA_USER_EMAIL": "a@b.c", "JIRA_API_TOKEN": "t", "JIRA_PROJECT_KEY": "OPS"]
+        let slack = ["SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "C1"]
+        let off = try ServerConfiguration(environment: jira.merging(slack) { $1 })
+        #expect(StartupBanner.integrationLines(off.notifications, base: "https://rca.example.com") == [
+            "Slack buttons: off; set SLACK_SIGNING_SECRET to let responders act from Slack",
+            "Jira webhook: off; set JIRA_WEBHOOK_SECRET to let Jira status changes move tickets",
+        ])
+        let on = try ServerConfiguration(environment: jira.merging(slack) { $1 }.merging(["JIRA_WEBHOOK_SECRET": "s", "SLACK_SIGNING_SECRET": "s"]) { $1 })
+        #expect(StartupBanner.integrationLines(on.notifications, base: "https://rca.example.com") == [
+            "Slack buttons: https://rca.example.com/slack/interactions (signed with SLACK_SIGNING_SECRET)",
+            "Jira webhook: https://rca.example.com/webhook/jira (signed with JIRA_WEBHOOK_SECRET)",
+        ])
+    }
+
     @Test("an unreachable PostgreSQL stops the start with the reason, naming DATABASE_URL")
     func unreachableDatabase() async throws {
         let configuration = try ServerConfiguration(environment: [

@@ -222,7 +222,7 @@ struct WebhookRoutesTests {
         }
     }
 
-    @Test("two replicas on one database share the webhook guess limit; the right token is refused too once it is spent", arguments: TestBackend.enabled)
+    @Test("two replicas on one database share the webhook guess limit; wrong tokens are slowed, the right token is never refused", arguments: TestBackend.enabled)
     func sharedGuessLimit(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
             let environment = ["WEBHOOK_GUESS_LIMIT": "4"]
@@ -235,19 +235,59 @@ struct WebhookRoutesTests {
                         #expect(try await H.post(client, "/databricks-monitor", body, token: "guess-0123456789").status == .unauthorized)
                     }
                     #expect(try await H.post(two, "/databricks-monitor", body, token: nil).status == .unauthorized, "the limit's last try")
-                    #expect(try await H.post(two, "/databricks-monitor", body).status == .tooManyRequests, "the replica that counted the last try")
+                    #expect(try await H.post(two, "/databricks-monitor", body, token: "guess-1-0123456789").status == .tooManyRequests, "the replica that counted the last try")
 
                     let guessed = try await H.post(one, "/databricks-monitor", body, token: "guess-again-0123456789")
                     #expect(guessed.status == .tooManyRequests, "the other replica learns of the lock from the database")
                     #expect(Int(guessed.headers[.retryAfter] ?? "") ?? 0 > 500)
-                    #expect(try await H.post(one, "/databricks-monitor", body).status == .tooManyRequests)
+                    #expect(try await H.post(one, "/databricks-monitor", body).status == .accepted, "a sender with the right token on a locked address still delivers")
+                    #expect(try await H.post(two, "/databricks-monitor", body).status == .accepted)
                 }
             }
             let restarted = buildApplication(try H.dependencies(database, environment: environment))
             try await restarted.test(.router) { (client: any TestClientProtocol) async throws in
                 #expect(try await H.post(client, "/databricks-monitor", body, token: "guess-0123456789").status == .tooManyRequests, "a restart keeps the count")
             }
-            #expect(try await RawPayloadStore(database: database).count() == 0)
+            #expect(try await RawPayloadStore(database: database).count() == 2, "only the right token's payloads were stored")
+        }
+    }
+
+    @Test("behind TRUSTED_PROXIES each client is counted apart; a header from an untrusted peer is ignored")
+    func trustedProxies() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let body = try Fixture.data("databricks/webhook-jobs.on_failure.job-run.json")
+            let trusting = buildApplication(try H.dependencies(database, environment: ["WEBHOOK_GUESS_LIMIT": "2", "TRUSTED_PROXIES": "127.0.0.0/8,::1"]))
+            try await trusting.test(.live) { (client: any TestClientProtocol) async throws in
+                @Sendable func guess(from address: String) async throws -> HTTPResponse.Status {
+                    try await client.execute(
+                        uri: "/databricks-monitor", method: .post,
+                        headers: [.contentType: "application/json", HTTPField.Name("X-RCA-Token")!: "guess-0123456789", HTTPField.Name("X-Forwarded-For")!: address],
+                        body: ByteBuffer(bytes: body)
+                    ).status
+                }
+                #expect(try await guess(from: "203.0.113.7") == .unauthorized)
+                #expect(try await guess(from: "203.0.113.7") == .unauthorized)
+                #expect(try await guess(from: "203.0.113.7") == .tooManyRequests)
+                #expect(try await guess(from: "198.51.100.9") == .unauthorized, "another client behind the same proxy is not locked out")
+                #expect(try await guess(from: "2001:db8:1:2::1") == .unauthorized)
+                #expect(try await guess(from: "2001:db8:1:2::2") == .unauthorized)
+                #expect(try await guess(from: "2001:db8:1:2:ffff::9") == .tooManyRequests, "IPv6 addresses count per /64")
+            }
+        }
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let body = try Fixture.data("databricks/webhook-jobs.on_failure.job-run.json")
+            let untrusting = buildApplication(try H.dependencies(database, environment: ["WEBHOOK_GUESS_LIMIT": "2"]))
+            try await untrusting.test(.live) { (client: any TestClientProtocol) async throws in
+                var statuses: [HTTPResponse.Status] = []
+                for index in 0..<3 {
+                    statuses.append(try await client.execute(
+                        uri: "/databricks-monitor", method: .post,
+                        headers: [.contentType: "application/json", HTTPField.Name("X-RCA-Token")!: "guess-0123456789", HTTPField.Name("X-Forwarded-For")!: "203.0.113.\(index)"],
+                        body: ByteBuffer(bytes: body)
+                    ).status)
+                }
+                #expect(statuses == [.unauthorized, .unauthorized, .tooManyRequests], "a rotating header does not escape the count")
+            }
         }
     }
 

@@ -13,6 +13,9 @@ struct AuthRoutes: Sendable {
     let accountThrottle: GuessThrottle
     /// Failed sign-ins per address, looser since offices share one (20 in 15 minutes).
     let addressThrottle: GuessThrottle
+    /// Registrations per address (10 an hour), counted whether or not the e-mail was free.
+    let registrationThrottle: GuessThrottle
+    let clients: ClientAddresses
     let allowRegistration: Bool
 
     struct Credentials: Decodable {
@@ -51,8 +54,12 @@ struct AuthRoutes: Sendable {
     private func login(_ request: Request, context: AppRequestContext) async throws -> Session {
         let credentials = try await APIInput.decode(Credentials.self, from: request, context: context)
         let email = UserStore.normalize(email: credentials.email)
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = [try await accountThrottle.retryAfter(email), try await addressThrottle.retryAfter(address)].compactMap({ $0 }).max() {
+        let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+        // Each attempt is counted before the password is checked, so that
+        // parallel guesses cannot all pass a check made before any of them
+        // failed; a successful sign-in gives its reservations back.
+        let waits = [try await accountThrottle.reserve(email), try await addressThrottle.reserve(address)]
+        if let wait = waits.compactMap({ $0 }).max() {
             throw APIError(
                 .tooManyRequests,
                 "too many failed sign-ins for this account or address; try again in \(Int(wait.rounded(.up))) s",
@@ -62,11 +69,10 @@ struct AuthRoutes: Sendable {
         let user = try await users.find(email: email)
         let matches = try await hasher.verify(credentials.password, hash: user?.passwordHash ?? decoyHash)
         guard let user, matches, !user.disabled else {
-            try await accountThrottle.recordFailure(email)
-            try await addressThrottle.recordFailure(address)
             throw APIError(.unauthorized, "wrong e-mail or password")
         }
         try await accountThrottle.reset(email)
+        try await addressThrottle.release(address)
         try await users.recordLogin(id: user.id)
         let (token, expires) = try await tokens.issue(userID: user.id, email: user.email, role: user.role)
         return Session(token: token, expires_at: Timestamp.string(from: expires), user: UserView(email: user.email, name: user.fullName, role: user.role.rawValue))
@@ -77,12 +83,27 @@ struct AuthRoutes: Sendable {
         let email = UserStore.normalize(email: credentials.email)
         guard email.contains("@"), email.count <= 254 else { throw APIError(.badRequest, "give a valid e-mail address") }
         guard credentials.password.count >= 12 else { throw APIError(.badRequest, "the password must be at least 12 characters long") }
-        let hash = try await hasher.hash(credentials.password)
-        guard try await users.insertIfAbsent(email: email, passwordHash: hash, fullName: credentials.name, role: .viewer) else {
-            throw APIError(.conflict, "an account with this e-mail already exists; sign in instead")
+        let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+        if let wait = try await registrationThrottle.reserve(address) {
+            throw APIError(
+                .tooManyRequests, "too many registrations from this address; try again in \(Int(wait.rounded(.up))) s",
+                headers: [.retryAfter: String(Int(wait.rounded(.up)))]
+            )
         }
-        let view = UserView(email: email, name: credentials.name, role: UserRole.viewer.rawValue)
-        return try view.response(from: request, context: context).with(status: .created)
+        let hash = try await hasher.hash(credentials.password)
+        _ = try await users.insertIfAbsent(email: email, passwordHash: hash, fullName: credentials.name, role: .viewer)
+        // The same answer whether the address was free or taken, so that
+        // registration cannot be used to learn who has an account.
+        let answer = RegistrationAnswer(
+            status: "submitted",
+            detail: "if \(email) had no account, one was created with the viewer role; sign in with the password you chose"
+        )
+        return try answer.response(from: request, context: context).with(status: .accepted)
+    }
+
+    struct RegistrationAnswer: ResponseEncodable {
+        let status: String
+        let detail: String
     }
 }
 

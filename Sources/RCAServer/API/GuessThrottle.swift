@@ -48,6 +48,20 @@ final class GuessThrottle: Sendable {
         return standing.failures > ledger.limit ? until.timeIntervalSince(now) : nil
     }
 
+    /// Counts an attempt of `key` before its secret is checked. Returns how
+    /// long the caller must wait when the attempt is past the limit; the
+    /// attempt must then be refused without checking the secret.
+    func reserve(_ key: String, now: Date = Date()) async throws -> TimeInterval? {
+        if let wait = knownRetryAfter(key, now: now) { return wait }
+        return try await recordFailure(key, now: now)
+    }
+
+    /// Gives back an attempt reserved by `reserve` that proved the secret.
+    func release(_ key: String) async throws {
+        _ = knownLocks.withLock { $0.removeValue(forKey: key) }
+        try await ledger.release(key)
+    }
+
     /// Forgets `key`'s failures, here and in the database.
     func reset(_ key: String) async throws {
         _ = knownLocks.withLock { $0.removeValue(forKey: key) }

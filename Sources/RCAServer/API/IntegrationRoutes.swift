@@ -10,14 +10,19 @@ import SQLKit
 
 /// What comes back from Slack and Jira: Slack's buttons
 /// (`POST /slack/interactions`, signed with the app's signing secret) and
-/// Jira's issue webhooks (`POST /webhook/jira?token=…`, optionally signed).
-/// Both move tickets through the same path as the dashboard.
+/// Jira's issue webhooks (`POST /webhook/jira`, signed with
+/// `JIRA_WEBHOOK_SECRET`). Each channel has its own secret: the alert
+/// senders' webhook token moves no ticket, and without its secret a route is
+/// not served at all. Both move tickets through the same path as the dashboard.
 struct IntegrationRoutes: Sendable {
     let database: Database
     let changes: StatusChanges
     let slackSigningSecret: String?
     let jira: NotificationSettings.Jira?
-    let webhookToken: String
+    /// Wrong signatures per address, shared by both routes; past the limit
+    /// an address's requests are refused with 429 until the window passes.
+    let signatureGuesses: GuessThrottle
+    let clients: ClientAddresses
     let logger: Logger
 
     static let maxBodyBytes = 1 << 20
@@ -31,9 +36,25 @@ struct IntegrationRoutes: Sendable {
         if let secret = slackSigningSecret {
             router.post("/slack/interactions") { request, context in try await slack(request, context: context, secret: secret) }
         }
-        if let jira {
-            router.post("/webhook/jira") { request, context in try await jiraWebhook(request, context: context, settings: jira) }
+        if let jira, let secret = jira.webhookSecret {
+            router.post("/webhook/jira") { request, context in try await jiraWebhook(request, context: context, secret: secret) }
         }
+    }
+
+    /// Refuses an address that sent too many wrong signatures, before its body is read.
+    private func refuseIfLocked(_ address: String) throws {
+        if let wait = signatureGuesses.knownRetryAfter(address) { throw Self.lockedOut(wait) }
+    }
+
+    /// Counts a wrong signature and throws: 429 past the limit, else `refusal`.
+    private func wrongSignature(_ address: String, _ refusal: APIError) async throws -> Never {
+        if let wait = try await signatureGuesses.recordFailure(address) { throw Self.lockedOut(wait) }
+        throw refusal
+    }
+
+    private static func lockedOut(_ wait: TimeInterval) -> APIError {
+        let seconds = String(Int(wait.rounded(.up)))
+        return APIError(.tooManyRequests, "too many requests with a wrong signature from this address; try again in \(seconds) s", headers: [.retryAfter: seconds])
     }
 
     private static func body(_ request: Request) async throws -> Data {
@@ -46,6 +67,8 @@ struct IntegrationRoutes: Sendable {
     }
 
     private func slack(_ request: Request, context: AppRequestContext, secret: String) async throws -> Answer {
+        let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+        try refuseIfLocked(address)
         let body = try await Self.body(request)
         do {
             try SlackSignature.verify(
@@ -55,7 +78,7 @@ struct IntegrationRoutes: Sendable {
                 body: body
             )
         } catch {
-            throw APIError(.unauthorized, "Slack signature check failed: \(error.description)")
+            try await wrongSignature(address, APIError(.unauthorized, "Slack signature check failed: \(error.description)"))
         }
         let form = String(decoding: body, as: UTF8.self)
         guard let encoded = form.split(separator: "&").first(where: { $0.hasPrefix("payload=") })?.dropFirst(8),
@@ -82,16 +105,16 @@ struct IntegrationRoutes: Sendable {
         }
     }
 
-    private func jiraWebhook(_ request: Request, context: AppRequestContext, settings: NotificationSettings.Jira) async throws -> Answer {
-        guard let token = request.uri.queryParameters.get("token"), ConstantTime.equals(token, webhookToken) else {
-            throw APIError(.unauthorized, "add ?token=WEBHOOK_TOKEN to the Jira webhook URL")
-        }
+    private func jiraWebhook(_ request: Request, context: AppRequestContext, secret: String) async throws -> Answer {
+        let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+        try refuseIfLocked(address)
         let body = try await Self.body(request)
-        if let secret = settings.webhookSecret {
-            let expected = "sha256=" + HMACSignature.sha256Hex(secret: secret, message: body)
-            guard let given = request.headers[HTTPField.Name("X-Hub-Signature")!], ConstantTime.equals(given, expected) else {
-                throw APIError(.unauthorized, "the X-Hub-Signature does not match JIRA_WEBHOOK_SECRET")
-            }
+        let expected = "sha256=" + HMACSignature.sha256Hex(secret: secret, message: body)
+        guard let given = request.headers[HTTPField.Name("X-Hub-Signature")!], ConstantTime.equals(given.lowercased(), expected) else {
+            try await wrongSignature(
+                address,
+                APIError(.unauthorized, "the X-Hub-Signature header is missing or does not match JIRA_WEBHOOK_SECRET; set the same secret on the Jira webhook")
+            )
         }
         let event: JSONValue
         do {
