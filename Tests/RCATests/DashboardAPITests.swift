@@ -109,6 +109,23 @@ struct DashboardAPITests {
         }
     }
 
+    @Test("parallel guesses cannot pass the limit: each attempt is counted before its password is checked", arguments: TestBackend.enabled)
+    func parallelGuesses(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.live) { (client: any TestClientProtocol) async throws in
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for _ in 0..<20 {
+                        group.addTask { try await H.login(client, "admin@example.com", password: "guess").status }
+                    }
+                    return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == .unauthorized }.count == 5, "\(statuses)")
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 15)
+            }
+        }
+    }
+
     @Test("failed sign-ins are counted across replicas: three on one and two on another lock the account on both", arguments: TestBackend.enabled)
     func sharedLoginLimit(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
