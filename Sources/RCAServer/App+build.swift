@@ -99,7 +99,8 @@ public func buildApplication(
     let liveSocket = LiveSocket(
         events: dependencies.events,
         authenticator: SessionAuthenticator(tokens: dependencies.sessionTokens, users: UserStore(database: dependencies.database)),
-        writeTimeout: .seconds(10)
+        writeTimeout: .seconds(10),
+        sessionRecheck: .seconds(configuration.sessionRecheckSeconds)
     )
     var app = Application(
         router: buildRouter(dependencies),
@@ -215,7 +216,10 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         clients: clients,
         logger: dependencies.logger
     ).register(on: router)
-    LiveSocket(events: dependencies.events, authenticator: authenticator, writeTimeout: .seconds(10)).register(on: router)
+    LiveSocket(
+        events: dependencies.events, authenticator: authenticator, writeTimeout: .seconds(10),
+        sessionRecheck: .seconds(dependencies.configuration.sessionRecheckSeconds)
+    ).register(on: router)
     OpenAPIRoutes().register(on: router)
     if let dashboard = try? DashboardRoutes() { dashboard.register(on: router) }
     return router

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [IPNetwork]
     /// Seconds a connection may send nothing before it is closed (a client that stalls mid-request).
     public var idleTimeoutSeconds: Int
+    /// How often an open live feed checks that its session still stands.
+    public var sessionRecheckSeconds: Int
     public var analysis: AnalysisSettings
     /// How long a dashboard session lasts.
     public var sessionSeconds: Int
@@ -119,6 +121,7 @@ public struct ServerConfiguration: Sendable {
             return network
         }
         idleTimeoutSeconds = try reader.integer("IDLE_TIMEOUT_SECONDS", default: 30, range: 1...3600)
+        sessionRecheckSeconds = try reader.integer("SESSION_RECHECK_SECONDS", default: 10, range: 1...3600)
         enrichmentTimeoutSeconds = try reader.integer("ENRICHMENT_TIMEOUT_SECONDS", default: 10, range: 1...300)
         switch (reader.optional("DATABRICKS_HOST"), reader.optional("DATABRICKS_TOKEN")) {
         case (let host?, let token?):

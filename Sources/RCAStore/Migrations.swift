@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -381,5 +381,11 @@ extension Migrator {
             """,
             "CREATE INDEX idx_guess_failures_window ON guess_failures (scope, window_started)",
         ]
+    }
+
+    /// When each account's sessions last ended (sign-out, password reset,
+    /// role change, disabling): tokens issued before it are refused.
+    static let sessionRevocation = Migration(version: 10, name: "session revocation") { _ in
+        ["ALTER TABLE users ADD COLUMN sessions_valid_after TEXT"]
     }
 }

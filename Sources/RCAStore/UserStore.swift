@@ -12,9 +12,12 @@ public struct UserRecord: Sendable, Equatable, Decodable {
     public let lastLogin: String?
     public let role: UserRole
     public let disabled: Bool
+    /// Sessions issued at or before this time are no longer valid.
+    public let sessionsValidAfter: String?
 
     enum CodingKeys: String, CodingKey {
         case id, email, role, disabled
+        case sessionsValidAfter = "sessions_valid_after"
         case passwordHash = "password_hash"
         case fullName = "full_name"
         case createdAt = "created_at"
@@ -105,21 +108,45 @@ public struct UserStore: Sendable {
         }
     }
 
+    /// Disabling or enabling an account ends its sessions.
     public func setDisabled(email: String, _ disabled: Bool) async throws {
+        let now = Timestamp.now()
         try await update(email: email) { sql, email in
-            try await sql.raw("UPDATE users SET disabled = \(bind: disabled) WHERE email = \(bind: email) RETURNING id").first()
+            try await sql.raw(
+                "UPDATE users SET disabled = \(bind: disabled), sessions_valid_after = \(bind: now) WHERE email = \(bind: email) RETURNING id"
+            ).first()
         }
     }
 
+    /// A new password ends the sessions signed in with the old one.
     public func setPasswordHash(email: String, _ passwordHash: String) async throws {
+        let now = Timestamp.now()
         try await update(email: email) { sql, email in
-            try await sql.raw("UPDATE users SET password_hash = \(bind: passwordHash) WHERE email = \(bind: email) RETURNING id").first()
+            try await sql.raw(
+                "UPDATE users SET password_hash = \(bind: passwordHash), sessions_valid_after = \(bind: now) WHERE email = \(bind: email) RETURNING id"
+            ).first()
         }
     }
 
+    /// A role change ends the account's sessions when the role differs, so
+    /// that no token or open live feed keeps the old role's reach.
     public func setRole(email: String, _ role: UserRole) async throws {
+        let now = Timestamp.now()
         try await update(email: email) { sql, email in
-            try await sql.raw("UPDATE users SET role = \(bind: role.rawValue) WHERE email = \(bind: email) RETURNING id").first()
+            try await sql.raw(
+                """
+                UPDATE users SET sessions_valid_after = CASE WHEN role <> \(bind: role.rawValue) THEN \(bind: now) ELSE sessions_valid_after END,
+                                 role = \(bind: role.rawValue)
+                WHERE email = \(bind: email) RETURNING id
+                """
+            ).first()
+        }
+    }
+
+    /// Ends every session of the account (`POST /api/logout`).
+    public func endSessions(id: Int64, at date: Date = Date()) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("UPDATE users SET sessions_valid_after = \(bind: Timestamp.string(from: date)) WHERE id = \(bind: id)").run()
         }
     }
 

@@ -166,7 +166,9 @@ struct DashboardAPITests {
                 try await UserStore(database: database).setDisabled(email: "responder@example.com", true)
                 let revoked = try await H.token(client, .viewer)
                 try await UserStore(database: database).setDisabled(email: "viewer@example.com", true)
+                // Sign-out ends the valid token's session, so it is tried last.
                 let protectedRoutes = router.filter { $0.path.hasPrefix("/api/") && !["/api/login", "/api/register"].contains($0.path) }
+                    .sorted { ($0.path == "/api/logout" ? 1 : 0) < ($1.path == "/api/logout" ? 1 : 0) }
                 #expect(protectedRoutes.count >= 15)
                 for route in protectedRoutes {
                     let uri = route.path.replacingOccurrences(of: ":id", with: "x").replacingOccurrences(of: ":email", with: "x@example.com")
@@ -208,8 +210,11 @@ struct DashboardAPITests {
                 let promoted = try await H.call(client, .patch, "/api/users/viewer@example.com", token: admin, json: ["role": "responder"])
                 #expect(try H.object(promoted)["role"] as? String == "responder")
                 #expect(try await H.call(client, .patch, "/api/users/admin@example.com", token: admin, json: ["disabled": true]).status == .conflict)
-                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: viewer, json: ["status": "in_progress"]).status == .ok,
-                        "a role change applies to an existing session at once")
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: viewer, json: ["status": "in_progress"]).status == .unauthorized,
+                        "a role change ends the sessions signed in under the old role")
+                let promotedToken = try await H.token(client, .viewer)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: promotedToken, json: ["status": "in_progress"]).status == .ok,
+                        "signed in again, the account has its new role")
             }
         }
     }
@@ -417,6 +422,73 @@ struct DashboardAPITests {
                 let texts = await received.texts
                 #expect(texts.first?.contains("\"hello\"") == true)
                 #expect(texts.contains { $0.contains("\"type\":\"new_ticket\"") && $0.contains("\"ticket_id\":\"GEN-") })
+            }
+        }
+    }
+
+    @Test("sign-out, a new password, a role change and disabling each end the account's existing sessions", arguments: TestBackend.enabled)
+    func sessionsEnd(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            let users = UserStore(database: database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                func works(_ token: String) async throws -> Bool {
+                    try await H.call(client, .get, "/api/me", token: token).status == .ok
+                }
+                let first = try await H.token(client, .viewer)
+                let second = try await H.token(client, .viewer)
+                #expect(try await client.execute(uri: "/api/logout", method: .post, headers: [.authorization: "Bearer \(first)"]).status == .noContent)
+                #expect(try await !works(first))
+                #expect(try await !works(second), "signing out ends every session of the account")
+                let fresh = try await H.token(client, .viewer)
+                #expect(try await works(fresh), "a sign-in after the sign-out works")
+
+                try await users.setRole(email: "viewer@example.com", .viewer)
+                #expect(try await works(fresh), "setting the role it already has changes nothing")
+                try await users.setRole(email: "viewer@example.com", .responder)
+                #expect(try await !works(fresh))
+
+                let beforeReset = try await H.token(client, .responder)
+                try await users.setPasswordHash(email: "responder@example.com", try await PasswordHasher(cost: 4).hash(H.password))
+                #expect(try await !works(beforeReset))
+
+                let beforeDisabling = try await H.token(client, .admin)
+                try await users.setDisabled(email: "admin@example.com", true)
+                try await users.setDisabled(email: "admin@example.com", false)
+                #expect(try await !works(beforeDisabling), "re-enabling an account does not bring its old sessions back")
+                let message = try H.object(try await H.call(client, .get, "/api/me", token: beforeDisabling))["error"] as? String
+                #expect(message?.contains("sign in again") == true)
+            }
+        }
+    }
+
+    @Test("an open live feed is closed when its account is disabled, and when its token expires")
+    func liveFeedEndsWithSession() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database, environment: ["SESSION_RECHECK_SECONDS": "1"])
+            try await buildApplication(harness.dependencies).test(.live) { client in
+                let token = try await H.token(client, .viewer)
+                let disabledAt = Received()
+                let start = ContinuousClock.now
+                try await client.ws("/ws?token=\(token)") { inbound, _, _ in
+                    var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                    _ = try await messages.next()
+                    try await UserStore(database: database).setDisabled(email: "viewer@example.com", true)
+                    while try await messages.next() != nil {}
+                    await disabledAt.add("\(ContinuousClock.now - start)")
+                }
+                #expect(await disabledAt.texts.count == 1, "the server closed the feed")
+                #expect(ContinuousClock.now - start < .seconds(10))
+
+                let shortLived = try await SessionTokens(secret: WebhookHarness.jwtSecret, lifetime: .seconds(2))
+                    .issue(userID: try #require(try await UserStore(database: database).find(email: "responder@example.com")).id, email: "responder@example.com", role: .responder)
+                let expiryStart = ContinuousClock.now
+                try await client.ws("/ws?token=\(shortLived.token)") { inbound, _, _ in
+                    var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                    while try await messages.next() != nil {}
+                }
+                let lasted = ContinuousClock.now - expiryStart
+                #expect(lasted >= .seconds(1) && lasted < .seconds(6), "closed at the token's expiry, after \(lasted)")
             }
         }
     }

@@ -3,8 +3,8 @@ import Hummingbird
 import RCACore
 import RCAStore
 
-/// `POST /api/login`, `POST /api/register` (only with `ALLOW_REGISTRATION=true`)
-/// and `GET /api/me`.
+/// `POST /api/login`, `POST /api/register` (only with `ALLOW_REGISTRATION=true`),
+/// `POST /api/logout` (ends every session of the account) and `GET /api/me`.
 struct AuthRoutes: Sendable {
     let users: UserStore
     let hasher: PasswordHasher
@@ -44,6 +44,11 @@ struct AuthRoutes: Sendable {
         api.post("login") { request, context in try await login(request, context: context) }
         if allowRegistration {
             api.post("register") { request, context in try await register(request, context: context) }
+        }
+        protected.post("logout") { request, context -> Response in
+            let user = try context.require(.viewer)
+            try await users.endSessions(id: user.id)
+            return Response(status: .noContent)
         }
         protected.get("me") { _, context in
             let user = try context.require(.viewer)

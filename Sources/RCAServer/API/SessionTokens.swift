@@ -9,6 +9,14 @@ struct SessionClaims: JWTPayload, Equatable {
     var role: String
     var iat: IssuedAtClaim
     var exp: ExpirationClaim
+    /// When the token was issued, in milliseconds: `iat` has whole seconds,
+    /// too coarse to tell a token from a revocation in the same second.
+    /// Tokens from before this claim existed fall back to `iat`.
+    var iat_ms: Int64?
+
+    var issuedAt: Date {
+        iat_ms.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? iat.value
+    }
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -48,7 +56,8 @@ public struct SessionTokens: Sendable {
     public func issue(userID: Int64, email: String, role: UserRole, now: Date = Date()) async throws -> (token: String, expiresAt: Date) {
         let expires = now.addingTimeInterval(TimeInterval(lifetime.components.seconds))
         let claims = SessionClaims(
-            sub: .init(value: String(userID)), email: email, role: role.rawValue, iat: .init(value: now), exp: .init(value: expires)
+            sub: .init(value: String(userID)), email: email, role: role.rawValue, iat: .init(value: now), exp: .init(value: expires),
+            iat_ms: Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
         )
         return (try await keys.get().sign(claims), expires)
     }

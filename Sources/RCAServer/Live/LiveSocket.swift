@@ -4,16 +4,20 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 
 /// `GET /ws`: the dashboard's live feed. The session token comes in the
 /// query (`/ws?token=…`), since browsers cannot set headers on a WebSocket;
 /// query strings are never logged. Events are sent as JSON text frames; a
 /// client that stops reading is disconnected when its buffer fills or a write
-/// stalls for `writeTimeout`.
+/// stalls for `writeTimeout`. A feed lives no longer than its session: it is
+/// closed (code 1008) when the token expires, and within `sessionRecheck` of
+/// the account being disabled, signed out or given another role.
 struct LiveSocket: Sendable {
     let events: LiveEvents
     let authenticator: SessionAuthenticator
     let writeTimeout: Duration
+    var sessionRecheck: Duration = .seconds(10)
 
     static let path = "/ws"
 
@@ -29,14 +33,20 @@ struct LiveSocket: Sendable {
     /// Decides an upgrade: only a valid session may listen.
     func shouldUpgrade(_ request: HTTPRequest, logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard let path = request.path, path.split(separator: "?").first == Substring(Self.path),
-              let user = try? await authenticator.user(bearer: Self.token(inPath: path))
+              let (user, expiresAt) = try? await authenticator.session(bearer: Self.token(inPath: path))
         else { return .dontUpgrade }
+        let token = Self.token(inPath: path)
         return .upgrade([:]) { inbound, outbound, _ in
             logger.debug("dashboard connected", metadata: ["user": .string(user.email)])
             let stream = events.subscribe()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await _ in inbound {}
+                }
+                group.addTask {
+                    let reason = await endOfSession(token: token, expiresAt: expiresAt)
+                    logger.debug("dashboard disconnected", metadata: ["user": .string(user.email), "reason": .string(reason)])
+                    try await outbound.close(.policyViolation, reason: reason)
                 }
                 group.addTask {
                     let encoder = JSONEncoder()
@@ -51,6 +61,25 @@ struct LiveSocket: Sendable {
                 group.cancelAll()
             }
         }
+    }
+
+    /// Waits until the session behind a feed ends, and says why.
+    private func endOfSession(token: String?, expiresAt: Date) async -> String {
+        while !Task.isCancelled {
+            let untilExpiry = expiresAt.timeIntervalSinceNow
+            if untilExpiry <= 0 { return "session expired" }
+            let wait = min(Duration.milliseconds(Int64(untilExpiry * 1000) + 1), sessionRecheck)
+            try? await Task.sleep(for: wait)
+            if expiresAt.timeIntervalSinceNow <= 0 { return "session expired" }
+            do {
+                _ = try await authenticator.session(bearer: token)
+            } catch let error as APIError where error.status == .unauthorized {
+                return "session ended"
+            } catch {
+                continue
+            }
+        }
+        return "closing"
     }
 
     private func write(_ text: String, to outbound: WebSocketOutboundWriter) async throws {

@@ -338,7 +338,12 @@ function selectTab(tab) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("whoami").textContent = me.email ? `${me.email} (${me.role})` : "";
-  $("logout").addEventListener("click", () => { sessionStorage.clear(); location.replace("/login"); });
+  $("logout").addEventListener("click", async () => {
+    // Ends the session on the server too, so a copied token stops working.
+    await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+    sessionStorage.clear();
+    location.replace("/login");
+  });
   for (const button of document.querySelectorAll("[role=tab]")) button.addEventListener("click", () => selectTab(button.dataset.tab));
   let searchTimer = null;
   $("search").addEventListener("input", () => {
