@@ -65,6 +65,23 @@ public struct TicketSnapshot: Sendable, Equatable {
         self.dashboardURL = dashboardURL
     }
 
+    /// The snapshot as it may leave the process: every text that came from
+    /// an alert, an analysis or a cost tag passed through the redactor the
+    /// model calls use (connection strings, tokens, keys, e-mail addresses),
+    /// and the error text cut to its `TextWindow`. Notifiers get only this.
+    public func redacted() -> TicketSnapshot {
+        var copy = self
+        copy.pipeline = pipeline.map(Redactor.redact)
+        copy.errorType = errorType.map(Redactor.redact)
+        copy.rootCause = rootCause.map(Redactor.redact)
+        copy.recommendations = recommendations.map(Redactor.redact)
+        copy.errorMessage = errorMessage.map { Redactor.redact(TextWindow.bounded($0, head: 8 * 1024, tail: 4 * 1024)) }
+        copy.finopsTeam = finopsTeam.map(Redactor.redact)
+        copy.finopsOwner = finopsOwner.map(Redactor.redact)
+        copy.finopsCostCenter = finopsCostCenter.map(Redactor.redact)
+        return copy
+    }
+
     /// A one-line title: pipeline, severity and priority.
     public var headline: String {
         "\(pipeline ?? "Unnamed pipeline") failed · \(severity ?? "?") \(priority ?? "")".trimmingCharacters(in: .whitespaces)

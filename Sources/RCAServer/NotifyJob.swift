@@ -115,7 +115,7 @@ struct NotifyJobHandler: JobHandler {
             finopsTeam: ticket.finopsTeam, finopsOwner: ticket.finopsOwner, finopsCostCenter: ticket.finopsCostCenter,
             itsmTicketID: ticket.itsmTicketID,
             dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)"
-        )
+        ).redacted()
     }
 }
 

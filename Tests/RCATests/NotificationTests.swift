@@ -179,6 +179,37 @@ struct NotificationTests {
         await jira.server.stop()
     }
 
+    @Test("secrets in an alert reach neither Slack nor Jira, and alert text cannot add Slack markup", arguments: TestBackend.enabled)
+    func noSecretsOrMarkupInNotifications(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        let secret = "hunter2-Secret-Value-99"
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: [
+                    "resource": "orders_<!channel>_load",
+                    "error_message": "Cannot connect: Server=tcp:db.example.net;Password=\(secret); ping <!here> and <https://evil.example|click>, mail ops@example.com",
+                ])
+                try await harness.settle(id)
+                try await eventually(20, "Slack and Jira were told") { slack.posts == 1 && !jira.issues.withLock { $0.isEmpty } }
+                let message = try #require(slack.messages.withLock { $0.first })
+                for text in [message.text, message.blocks] {
+                    #expect(!text.contains(secret))
+                    #expect(!text.contains("ops@example.com"))
+                    #expect(!text.contains("<!here>") && !text.contains("<https:"))
+                }
+                #expect(!message.text.contains("<!channel>"), "the fallback text is mrkdwn; only the plain_text header may show it as typed")
+                #expect(message.blocks.contains("&lt;!here&gt;"))
+                let fields = try #require(jira.issues.withLock { $0.first?.fields })
+                #expect(!fields.contains(secret))
+                #expect(fields.contains("[REDACTED]"))
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
     @Test("without JIRA_WEBHOOK_SECRET the Jira route is off: the webhook token alone cannot acknowledge a ticket", arguments: TestBackend.enabled)
     func jiraWebhookNeedsItsSecret(backend: TestBackend) async throws {
         let slack = try await FakeSlack.start()

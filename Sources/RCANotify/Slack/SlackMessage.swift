@@ -18,8 +18,9 @@ public enum SlackMessage {
         text.count <= count ? text : String(text.prefix(count - 1)) + "…"
     }
 
+    /// The message's fallback text, shown in notifications; Slack reads it as mrkdwn too.
     static func text(_ ticket: TicketSnapshot) -> String {
-        limit("\(ticket.headline): \(ticket.rootCause ?? ticket.errorMessage ?? "no analysis yet") (\(ticket.id))", 3000)
+        limit(escape("\(ticket.headline): \(ticket.rootCause ?? ticket.errorMessage ?? "no analysis yet") (\(ticket.id))"), 3000)
     }
 
     static func state(_ ticket: TicketSnapshot) -> String {

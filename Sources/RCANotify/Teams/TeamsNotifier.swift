@@ -26,6 +26,14 @@ public struct TeamsNotifier: Notifier {
         }
     }
 
+    /// Adaptive Cards read TextBlock and FactSet text as Markdown, where
+    /// `[text](url)` is a link; a zero-width space between `]` and `(`
+    /// keeps alert text from making one, without changing what is shown.
+    /// (Backslash escapes are rendered differently by each Teams client.)
+    static func plain(_ text: String) -> String {
+        text.replacingOccurrences(of: "](", with: "]\u{200B}(")
+    }
+
     static func card(_ ticket: TicketSnapshot, reason: NotificationReason) -> JSONValue {
         let title: String = switch reason {
         case .slaBreached: "SLA breached: \(ticket.headline)"
@@ -37,14 +45,14 @@ public struct TeamsNotifier: Notifier {
             ("Status", ticket.status), ("SLA", ticket.slaStatus), ("Team", ticket.finopsTeam), ("ITSM", ticket.itsmTicketID),
         ]
         var body: [JSONValue] = [
-            .object(["type": "TextBlock", "text": .string(title), "weight": "Bolder", "size": "Medium", "wrap": true]),
+            .object(["type": "TextBlock", "text": .string(plain(title)), "weight": "Bolder", "size": "Medium", "wrap": true]),
             .object(["type": "FactSet", "facts": .array(facts.compactMap { name, value in
-                value.map { .object(["title": .string(name), "value": .string($0)]) }
+                value.map { .object(["title": .string(name), "value": .string(plain($0))]) }
             })]),
-            .object(["type": "TextBlock", "text": .string("Root cause: \(ticket.rootCause ?? "analysis pending")"), "wrap": true]),
+            .object(["type": "TextBlock", "text": .string(plain("Root cause: \(ticket.rootCause ?? "analysis pending")")), "wrap": true]),
         ]
         for (index, step) in ticket.recommendations.enumerated() {
-            body.append(.object(["type": "TextBlock", "text": .string("\(index + 1). \(step)"), "wrap": true, "spacing": "Small"]))
+            body.append(.object(["type": "TextBlock", "text": .string(plain("\(index + 1). \(step)")), "wrap": true, "spacing": "Small"]))
         }
         return .object([
             "type": "message",
