@@ -151,7 +151,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware(metrics: dependencies.metrics))
-    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(strictTransportSecurity: dependencies.configuration.publicURL?.lowercased().hasPrefix("https://") == true))
     router.add(middleware: ErrorMiddleware())
     let health = HealthRoutes(
         database: dependencies.database, jobQueue: dependencies.jobQueue, metrics: dependencies.metrics,

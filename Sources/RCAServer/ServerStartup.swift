@@ -46,7 +46,7 @@ public enum ServerStartup {
         ) { RandomSecret.token(bits: 384) }
         let webhookToken = try resolve(
             configuration.webhookToken, variable: "WEBHOOK_TOKEN", file: "webhook_token", in: dataDirectory
-        ) { RandomSecret.token(bits: 192) }
+        ) { RandomSecret.token(bits: 256) }
         let database = try await openDatabase(configuration, logger: logger)
         do {
             let applied = try await migrate(database, configuration: configuration)

@@ -67,7 +67,7 @@ public struct PostgresEndpoint: Sendable, Equatable, CustomStringConvertible {
         guard !database.isEmpty else {
             throw .malformed("no database name, expected postgres://user:password@host:5432/database")
         }
-        var tls = TLSMode.prefer
+        var tls = Self.isLocal(host) ? TLSMode.prefer : TLSMode.require
         if let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value {
             guard let parsed = TLSMode(rawValue: mode) else {
                 throw .malformed("sslmode \"\(mode)\" is not one of disable, prefer, require")
@@ -86,6 +86,14 @@ public struct PostgresEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "postgres://\(username)@\(host):\(port)/\(database)"
+    }
+
+    /// Whether `host` is this machine, where a connection without TLS crosses
+    /// no network: without `sslmode`, other hosts get `require`, so that a
+    /// password never travels in clear because a server offered no TLS.
+    static func isLocal(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") || bare.hasPrefix("/")
     }
 }
 

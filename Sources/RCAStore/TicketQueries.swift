@@ -178,20 +178,6 @@ public struct TicketQueries: Sendable {
         return TicketPage(tickets: items, nextCursor: next)
     }
 
-    /// Every ticket of a tab in list order, for export; at most `limit` rows.
-    public func all(_ tab: TicketTab, limit: Int) async throws -> [TicketListItem] {
-        try await database.read { sql in
-            try await sql.raw(
-                """
-                SELECT \(unsafeRaw: TicketListItem.columns) FROM tickets
-                WHERE status = \(bind: tab.status.rawValue) AND recurrence_of IS NULL
-                ORDER BY COALESCE(priority, 'P9'), first_seen, id
-                LIMIT \(literal: limit)
-                """
-            ).all(decoding: TicketListItem.self)
-        }
-    }
-
     /// One ticket as lists show it.
     public func item(id: String) async throws -> TicketListItem? {
         try await database.read { sql in

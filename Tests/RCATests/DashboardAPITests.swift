@@ -320,6 +320,24 @@ struct DashboardAPITests {
         }
     }
 
+    @Test("CSV export streams a tab larger than one page: every ticket once, in list order")
+    func csvExportSpansPages() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let count = TicketPageRequest.maximumLimit + 35
+                let ids = try await harness.alerts(client, (0..<count).map { ["resource": "export_\($0)", "error_message": "KeyError: 'k\($0)'"] })
+                let response = try await H.call(client, .get, "/api/export/open-tickets", token: try await H.token(client, .viewer))
+                let rows = String(buffer: response.body).components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+                let exported = rows.map { String($0.prefix { $0 != "," }) }
+                #expect(exported.count == count)
+                #expect(Set(exported) == Set(ids))
+                let page = try await TicketQueries(database: database).page(TicketPageRequest(tab: .open, sort: .priority, limit: 50))
+                #expect(Array(exported.prefix(50)) == page.tickets.map(\.id), "the export keeps the list's order")
+            }
+        }
+    }
+
     @Test("registration exists only when turned on, makes viewers, answers alike for taken and free addresses, and is throttled")
     func registration() async throws {
         try await TestDatabase.with(.sqlite) { database, _ in
@@ -395,6 +413,30 @@ struct DashboardAPITests {
                 }
                 let script = String(buffer: try await client.execute(uri: "/assets/dashboard.js", method: .get).body)
                 #expect(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML") && !script.contains("document.write"))
+            }
+        }
+    }
+
+    @Test("error answers carry the security headers too; HSTS is sent when PUBLIC_URL is https")
+    func securityHeadersOnErrors() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let plain = try await H.make(database)
+            try await buildApplication(plain.dependencies).test(.router) { client in
+                for (path, status) in [("/no/such/page", HTTPResponse.Status.notFound), ("/api/me", .unauthorized)] {
+                    let answer = try await client.execute(uri: path, method: .get)
+                    #expect(answer.status == status)
+                    #expect(answer.headers[.contentSecurityPolicy] != nil, "\(path)")
+                    #expect(answer.headers[.xContentTypeOptions] == "nosniff")
+                    #expect(answer.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+                    #expect(answer.headers[.strictTransportSecurity] == nil)
+                }
+            }
+        }
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let behindTLS = try await H.make(database, environment: ["PUBLIC_URL": "https://rca.example.com"])
+            try await buildApplication(behindTLS.dependencies).test(.router) { (client: any TestClientProtocol) async throws in
+                #expect(try await client.execute(uri: "/dashboard", method: .get).headers[.strictTransportSecurity] == "max-age=31536000")
+                #expect(try await client.execute(uri: "/nowhere", method: .get).headers[.strictTransportSecurity] == "max-age=31536000")
             }
         }
     }

@@ -74,6 +74,7 @@ struct StartupTests {
         #expect(lines.first == "RCA Assistant is listening on http://127.0.0.1:8123")
         #expect(lines.contains { $0.contains(try! #require(prepared.firstAdminPassword)) })
         #expect(lines.contains("  http://127.0.0.1:8123/azure-monitor?token=\(prepared.webhookToken.value)"))
+        #expect(prepared.webhookToken.value.count == 43, "256 bits at six bits a character")
         #expect(lines.contains("  http://127.0.0.1:8123/alertmanager?token=\(prepared.webhookToken.value)"))
     }
 

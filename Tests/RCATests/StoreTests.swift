@@ -246,7 +246,20 @@ struct DatabaseLocationTests {
         #expect(location == .postgres(PostgresEndpoint(host: "db.internal", port: 6543, username: "rca", password: "p@ss", database: "alerts", tls: .require)))
         guard case .postgres(let endpoint) = location else { return }
         #expect(!endpoint.description.contains("p@ss"), "the password never appears in descriptions")
-        #expect(try DatabaseLocation(url: "postgres://u@h/d") == .postgres(PostgresEndpoint(host: "h", username: "u", password: nil, database: "d")))
+        #expect(try DatabaseLocation(url: "postgres://u@h/d") == .postgres(PostgresEndpoint(host: "h", username: "u", password: nil, database: "d", tls: .require)))
+    }
+
+    @Test("without sslmode, a server on another host requires TLS and one on this machine prefers it", arguments: [
+        ("postgres://u@db.internal/d", PostgresEndpoint.TLSMode.require),
+        ("postgres://u@10.0.0.5:5432/d", .require),
+        ("postgres://u@127.0.0.1/d", .prefer),
+        ("postgres://u@localhost/d", .prefer),
+        ("postgres://u@[::1]/d", .prefer),
+        ("postgres://u@db.internal/d?sslmode=disable", .disable),
+    ])
+    func defaultTLS(url: String, mode: PostgresEndpoint.TLSMode) throws {
+        guard case .postgres(let endpoint) = try DatabaseLocation(url: url) else { Issue.record("not PostgreSQL"); return }
+        #expect(endpoint.tls == mode)
     }
 
     @Test("SQLite URLs name a file")

@@ -43,29 +43,42 @@ struct ExportRoutes: Sendable {
         }
     }
 
-    static func text(_ tickets: [TicketListItem]) -> String {
-        var text = CSV.row(header)
-        for ticket in tickets {
-            text += CSV.row([
-                ticket.id, ticket.pipeline, ticket.source, ticket.status, ticket.severity, ticket.priority, ticket.slaStatus,
-                ticket.slaSeconds.map(String.init), ticket.firstSeen, ticket.lastSeen, String(ticket.occurrenceCount), ticket.errorType,
-                ticket.category, ticket.rootCause, ticket.confidence, ticket.finopsTeam, ticket.ackUser, ticket.ackTs,
-                ticket.ackSeconds.map(String.init), ticket.itsmTicketID,
-            ])
-        }
-        return text
+    static func row(_ ticket: TicketListItem) -> String {
+        CSV.row([
+            ticket.id, ticket.pipeline, ticket.source, ticket.status, ticket.severity, ticket.priority, ticket.slaStatus,
+            ticket.slaSeconds.map(String.init), ticket.firstSeen, ticket.lastSeen, String(ticket.occurrenceCount), ticket.errorType,
+            ticket.category, ticket.rootCause, ticket.confidence, ticket.finopsTeam, ticket.ackUser, ticket.ackTs,
+            ticket.ackSeconds.map(String.init), ticket.itsmTicketID,
+        ])
     }
 
+    /// Streams the tab page by page (the list's own keyset pages, in its
+    /// priority order), so that memory stays at one page whatever the size
+    /// of the export.
     private func export(_ tab: TicketTab) async throws -> Response {
-        let tickets = try await TicketQueries(database: database).all(tab, limit: Self.maximumRows)
+        let queries = TicketQueries(database: database)
+        let first = try await queries.page(TicketPageRequest(tab: tab, sort: .priority, limit: TicketPageRequest.maximumLimit))
         let day = String(Timestamp.now().prefix(10))
+        let body = ResponseBody { writer in
+            var page = first
+            var written = 0
+            try await writer.write(ByteBuffer(string: CSV.row(Self.header)))
+            while true {
+                let rows = page.tickets.prefix(Self.maximumRows - written)
+                try await writer.write(ByteBuffer(string: rows.map(Self.row).joined()))
+                written += rows.count
+                guard let cursor = page.nextCursor, written < Self.maximumRows else { break }
+                page = try await queries.page(TicketPageRequest(tab: tab, sort: .priority, limit: TicketPageRequest.maximumLimit, cursor: cursor))
+            }
+            try await writer.finish(nil)
+        }
         return Response(
             status: .ok,
             headers: [
                 .contentType: "text/csv; charset=utf-8",
                 .contentDisposition: "attachment; filename=\"\(tab.rawValue)-tickets-\(day).csv\"",
             ],
-            body: .init(byteBuffer: ByteBuffer(string: Self.text(tickets)))
+            body: body
         )
     }
 }

@@ -64,12 +64,27 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     }
 
+    /// Adds `Strict-Transport-Security`: set when `PUBLIC_URL` is https, so
+    /// that browsers never fall back to plain HTTP for this host.
+    var strictTransportSecurity = false
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        return response
+        do {
+            var response = try await next(request, context)
+            apply(to: &response.headers)
+            return response
+        } catch var error as APIError {
+            apply(to: &error.headers)
+            throw error
+        }
+    }
+
+    /// The same headers on answers and on errors: an error page is a page too.
+    private func apply(to headers: inout HTTPFields) {
+        headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        if strictTransportSecurity { headers[.strictTransportSecurity] = "max-age=31536000" }
     }
 }
