@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import RCACore
+import RCANotify
 import RCASources
 import RCATesting
 import Testing
@@ -127,6 +128,23 @@ struct OutboundRequestTests {
         hosts.management.always(Self.factory + "/queryPipelineRuns", .init(.temporaryRedirect, body: "{}", headers: headers))
         let client = try hosts.dataFactory()
         await #expect(throws: EnrichmentError.self) { try await client.enrich(Self.pipelineRequest(factory: Self.factory)) }
+        #expect(hosts.elsewhere.received.isEmpty)
+        await hosts.stop()
+    }
+
+    @Test("a redirect from Slack is not followed either: no request, token or not, reaches another host")
+    func notifierRedirectNotFollowed() async throws {
+        let hosts = try await Hosts.start()
+        var headers = HTTPFields()
+        headers[.location] = hosts.elsewhereServer.baseURL + "/api/chat.postMessage"
+        hosts.management.always("/api/chat.postMessage", .init(.found, body: "{}", headers: headers))
+        hosts.management.always("/api/conversations.history", .init(body: #"{"ok":true,"messages":[],"has_more":false}"#))
+        let slack = SlackNotifier(
+            token: "xoxb-secret-bot-token", channel: "C1", apiURL: hosts.managementServer.baseURL + "/api",
+            httpClient: VendorHTTP.sharedClient, timeout: .seconds(5), pacing: .zero
+        )
+        let ticket = NotificationTextTests.snapshot(rootCause: "r", errorMessage: "e")
+        await #expect(throws: DeliveryError.self) { try await slack.deliver(ticket, reason: .opened, existing: nil, payload: nil) }
         #expect(hosts.elsewhere.received.isEmpty)
         await hosts.stop()
     }
