@@ -31,7 +31,7 @@ struct ConfigurationTests {
             "DATABASE_POOL_SIZE": "40", "PREPARED_STATEMENTS": "off",
         ])
         #expect(configuration.port == 9000)
-        #expect(configuration.effectiveDatabase == .postgres(PostgresEndpoint(host: "db", username: "rca", password: "pw", database: "rca")))
+        #expect(configuration.effectiveDatabase == .postgres(PostgresEndpoint(host: "db", username: "rca", password: "pw", database: "rca", tls: .require)))
         #expect(configuration.webhookToken == "0123456789abcdef")
         #expect(configuration.baseURL == "https://rca.example.com")
         #expect(configuration.logLevel == .debug)
