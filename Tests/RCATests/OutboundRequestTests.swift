@@ -149,6 +149,21 @@ struct OutboundRequestTests {
         await hosts.stop()
     }
 
+    @Test("an issue key from Jira that is not a key never becomes a path")
+    func hostileJiraKey() async throws {
+        let jira = ScriptedAnswers()
+        jira.always("/rest/api/3/search/jql", .init(body: #"{"issues":[{"key":"../../../admin?x=1"}]}"#))
+        let server = try await LocalHTTPServer.start(jira.anyPathRouter())
+        let notifier = JiraNotifier(domain: server.baseURL, email: "bot@example.com", apiToken: "jira-token", projectKey: "OPS", httpClient: VendorHTTP.sharedClient, timeout: .seconds(5))
+        let ticket = NotificationTextTests.snapshot(rootCause: "r", errorMessage: "e")
+        await #expect(throws: DeliveryError.self) { try await notifier.lookUp(ticket) }
+        await #expect(throws: DeliveryError.self) {
+            try await notifier.deliver(ticket, reason: .acknowledged, existing: RemoteReference(id: "OPS-1/../../x"), payload: nil)
+        }
+        #expect(jira.received.map(\.path) == ["/rest/api/3/search/jql"])
+        await server.stop()
+    }
+
     @Test("ADF_ALLOWED_FACTORIES refuses another factory, by name or id, and lets a listed one through")
     func allowList() async throws {
         let hosts = try await Hosts.start()
