@@ -113,6 +113,21 @@ struct LinearAnalysisTests {
         }
     }
 
+    @Test("a whole analysis's work grows at most about linearly when an adversarial text grows fourfold")
+    func analysisScalesLinearly() throws {
+        let engine = try RulesEngine()
+        for ((name, smallText), (_, largeText)) in zip(Self.adversarialTexts(size: 8 * 1024), Self.adversarialTexts(size: 32 * 1024)) {
+            var smallTimes: [Double] = []
+            var largeTimes: [Double] = []
+            for _ in 0..<5 {
+                smallTimes.append(Self.seconds { _ = engine.analyzeNow(AnalysisInput(source: .generic, errorText: smallText, resource: "r")) })
+                largeTimes.append(Self.seconds { _ = engine.analyzeNow(AnalysisInput(source: .generic, errorText: largeText, resource: "r")) })
+            }
+            let (smallTime, largeTime) = (smallTimes.min()!, largeTimes.min()!)
+            #expect(largeTime <= 8 * smallTime + 0.02, "\(name): 8 KB took \(smallTime) s, 32 KB took \(largeTime) s")
+        }
+    }
+
     @Test("a megabyte of error text of any of these shapes is analysed, fingerprinted and redacted within seconds")
     func megabyteTexts() throws {
         let engine = try RulesEngine()
