@@ -47,7 +47,7 @@ extension AnalysisSettings {
             }
             model = .gemini(
                 apiKey: key,
-                model: reader.string("MODEL_ID", default: GeminiModel.defaultModel),
+                model: GeminiModel.modelName(reader.string("MODEL_ID", default: GeminiModel.defaultModel)),
                 baseURL: try reader.url("GEMINI_BASE_URL", default: GeminiModel.defaultBaseURL)
             )
         case .openai:

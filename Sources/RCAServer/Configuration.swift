@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     /// `nil` means the embedded SQLite file in the data folder.
     public var database: DatabaseLocation?
     public var webhookToken: String?
+    /// Where `webhookToken` came from: `WEBHOOK_TOKEN`, or the prototype's `RCA_API_KEY`.
+    public var webhookTokenVariable = "WEBHOOK_TOKEN"
     public var jwtSecret: String?
     public var publicURL: String?
     public var logLevel: Logger.Level
@@ -92,9 +94,12 @@ public struct ServerConfiguration: Sendable {
         } else {
             database = nil
         }
-        webhookToken = reader.optional("WEBHOOK_TOKEN")
+        // The prototype's name for the same secret keeps working, so that its
+        // alert senders need not be re-pointed; WEBHOOK_TOKEN wins when both are set.
+        webhookTokenVariable = reader.optional("WEBHOOK_TOKEN") == nil && reader.optional("RCA_API_KEY") != nil ? "RCA_API_KEY" : "WEBHOOK_TOKEN"
+        webhookToken = reader.optional(webhookTokenVariable)
         if let token = webhookToken, token.count < 16 {
-            throw ConfigurationError(variable: "WEBHOOK_TOKEN", problem: "must be at least 16 characters long; leave it unset to have one generated")
+            throw ConfigurationError(variable: webhookTokenVariable, problem: "must be at least 16 characters long; leave it unset to have one generated")
         }
         jwtSecret = reader.optional("JWT_SECRET")
         if let secret = jwtSecret, secret.utf8.count < 32 {

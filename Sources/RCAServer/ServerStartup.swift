@@ -45,7 +45,7 @@ public enum ServerStartup {
             configuration.jwtSecret, variable: "JWT_SECRET", file: "jwt_secret", in: dataDirectory
         ) { RandomSecret.token(bits: 384) }
         let webhookToken = try resolve(
-            configuration.webhookToken, variable: "WEBHOOK_TOKEN", file: "webhook_token", in: dataDirectory
+            configuration.webhookToken, variable: configuration.webhookTokenVariable, file: "webhook_token", in: dataDirectory
         ) { RandomSecret.token(bits: 256) }
         let database = try await openDatabase(configuration, logger: logger)
         do {

@@ -9,6 +9,13 @@ public struct GeminiModel: LanguageModel {
     public static let defaultBaseURL = "https://generativelanguage.googleapis.com/v1beta"
     public static let defaultModel = "gemini-2.5-flash"
 
+    /// A model name as `MODEL_ID` gives it: bare (`gemini-2.5-flash`) or in
+    /// the resource form the prototype used (`models/gemini-2.5-flash`),
+    /// which would otherwise make `…/models/models/…:generateContent`.
+    public static func modelName(_ text: String) -> String {
+        text.hasPrefix("models/") ? String(text.dropFirst("models/".count)) : text
+    }
+
     public let engine = AnalysisEngine.gemini
     public let modelName: String
     private let apiKey: String
