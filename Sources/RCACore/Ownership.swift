@@ -22,7 +22,9 @@ public struct Ownership: Sendable, Equatable, Codable {
 /// matches on the resource's name (a `*`/`?` pattern, case-insensitive),
 /// on tags (Azure resource tags, Databricks custom tags, Alertmanager
 /// labels), or both. When no rule matches, the name-prefix rule applies:
-/// the team is the name's first segment (`sales_daily_load` → `sales`).
+/// the team is the name's first segment (`sales_daily_load` → `sales`), or
+/// for a CamelCase name without separators, every word but the last
+/// (`DataIngestionPipeline` → `DataIngestion`), as the prototype's users expect.
 public struct OwnershipMap: Sendable, Equatable, Decodable {
     /// One mapping rule of the ownership file.
     public struct Rule: Sendable, Equatable, Decodable {
@@ -80,14 +82,46 @@ public struct OwnershipMap: Sendable, Equatable, Decodable {
         return Ownership(team: team, owner: ownerEmailDomain.map { "\(team.lowercased())@\($0)" })
     }
 
-    /// The first segment of a name split at `_`, `-`, `.`, `/` or a space, when the name has more than one.
+    /// The first segment of a name split at `_`, `-`, `.`, `/` or a space,
+    /// when the name has more than one; for a name of one segment, its
+    /// CamelCase words but the last, when it has more than one.
     static func prefix(of name: String) -> String? {
         let separators: Set<Character> = ["_", "-", ".", "/", " "]
         let segments = name.split(whereSeparator: separators.contains)
-        guard segments.count > 1, let first = segments.first, first.count >= 2, first.first?.isLetter == true,
-              first.allSatisfy({ $0.isLetter || $0.isNumber })
+        let candidate: Substring
+        if segments.count > 1, let first = segments.first {
+            candidate = first
+        } else {
+            let words = camelCaseWords(name)
+            guard words.count > 1 else { return nil }
+            candidate = name[words[0].lowerBound..<words[words.count - 2].upperBound]
+        }
+        guard candidate.count >= 2, candidate.first?.isLetter == true, candidate.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
         else { return nil }
-        return String(first)
+        return String(candidate)
+    }
+
+    /// The words of a CamelCase name: a word starts at an upper-case letter
+    /// that follows a lower-case letter or digit, or that ends a run of
+    /// capitals before a lower-case one (`ADFCopyJob` → ADF, Copy, Job).
+    static func camelCaseWords(_ name: String) -> [Range<String.Index>] {
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return [] }
+        var words: [Range<String.Index>] = []
+        var start = name.startIndex
+        var index = name.index(after: name.startIndex)
+        while index < name.endIndex {
+            let previous = name[name.index(before: index)]
+            let current = name[index]
+            let next = name.index(after: index) < name.endIndex ? name[name.index(after: index)] : nil
+            let startsWord = current.isUppercase && (previous.isLowercase || previous.isNumber || (previous.isUppercase && next?.isLowercase == true))
+            if startsWord {
+                words.append(start..<index)
+                start = index
+            }
+            index = name.index(after: index)
+        }
+        if start < name.endIndex { words.append(start..<name.endIndex) }
+        return words
     }
 
     /// Shell-style matching: `*` any run of characters, `?` one character.

@@ -15,7 +15,11 @@ struct OwnershipTests {
         #expect(map.owner(of: "FIN1_ledger", tags: [:])?.team == "Finance")
         #expect(map.owner(of: "churn_ml_features", tags: ["ENV": "Prod"]) == Ownership(team: "ML Platform", costCenter: "CC-ML"))
         #expect(map.owner(of: "churn_ml_features", tags: ["env": "dev"])?.team == "churn", "a rule whose tags do not match is skipped")
-        #expect(map.owner(of: "DataIngestionPipeline", tags: [:]) == nil, "a name without segments names no team")
+        #expect(map.owner(of: "DataIngestionPipeline", tags: [:])?.team == "DataIngestion", "a CamelCase name's words but the last")
+        #expect(map.owner(of: "ADFCopyJob", tags: [:])?.team == "ADFCopy")
+        #expect(map.owner(of: "Sales2024Load", tags: [:])?.team == "Sales2024")
+        #expect(map.owner(of: "nightly", tags: [:]) == nil, "a single word names no team")
+        #expect(map.owner(of: "NIGHTLY", tags: [:]) == nil)
         #expect(map.owner(of: "<img src=x onerror=alert(1)>", tags: [:]) == nil, "a segment that is not a word names no team")
     }
 
