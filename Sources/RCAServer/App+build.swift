@@ -160,6 +160,9 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     health.register(on: router)
     guard dependencies.configuration.role.servesWebhooks else { return router }
     let clients = ClientAddresses(trustedProxies: dependencies.configuration.trustedProxies)
+    let webhookGuesses = dependencies.configuration.webhookGuessLimit > 0
+        ? GuessThrottle(database: dependencies.database, scope: "webhook-address", limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600))
+        : nil
     let ingestion = Ingestion(
         database: dependencies.database,
         jobQueue: dependencies.jobQueue,
@@ -174,9 +177,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         token: dependencies.webhookToken,
         maxBodyBytes: dependencies.configuration.maxBodyBytes,
         ingestion: ingestion,
-        guesses: dependencies.configuration.webhookGuessLimit > 0
-            ? GuessThrottle(database: dependencies.database, scope: "webhook-address", limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600))
-            : nil,
+        guesses: webhookGuesses,
         clients: clients
     ).register(on: router)
     let users = UserStore(database: dependencies.database)
@@ -194,6 +195,10 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         clients: clients,
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
+    DedupCheckRoutes(
+        database: dependencies.database, webhookToken: dependencies.webhookToken, authenticator: authenticator,
+        guesses: webhookGuesses, clients: clients
+    ).register(on: api)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
     TicketRoutes(database: dependencies.database, changes: changes, summaries: SummaryCache(database: dependencies.database)).register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)

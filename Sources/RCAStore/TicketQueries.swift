@@ -37,13 +37,16 @@ public struct TicketPageRequest: Sendable, Equatable {
     public var cursor: String?
     /// Text to find in the ticket id, pipeline, error type or root cause.
     public var search: String?
+    /// Only the tickets of this platform run id.
+    public var runID: String?
 
-    public init(tab: TicketTab, sort: TicketSort, limit: Int, cursor: String? = nil, search: String? = nil) {
+    public init(tab: TicketTab, sort: TicketSort, limit: Int, cursor: String? = nil, search: String? = nil, runID: String? = nil) {
         self.tab = tab
         self.sort = sort
         self.limit = limit
         self.cursor = cursor
         self.search = search
+        self.runID = runID
     }
 }
 
@@ -148,6 +151,9 @@ public struct TicketQueries: Sendable {
                       OR error_type \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\' OR rca_result \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\')
                 """
         }
+        if let runID = request.runID {
+            query += " AND run_id = \(bind: runID)"
+        }
         switch (request.sort, position) {
         case (.priority, let position?):
             guard position.count == 3 else { throw TicketQueryError.invalidCursor }
@@ -176,6 +182,16 @@ public struct TicketQueries: Sendable {
             next = Self.encodeCursor(request.sort == .priority ? [key, last.firstSeen, last.id] : [last.firstSeen, last.id])
         }
         return TicketPage(tickets: items, nextCursor: next)
+    }
+
+    /// The newest ticket of a platform run id, in any state: whether an alert
+    /// for that run would be a duplicate.
+    public func newest(runID: String) async throws -> TicketListItem? {
+        try await database.read { sql in
+            try await sql.raw(
+                "SELECT \(unsafeRaw: TicketListItem.columns) FROM tickets WHERE run_id = \(bind: runID) ORDER BY first_seen DESC, id DESC LIMIT 1"
+            ).first(decoding: TicketListItem.self)
+        }
     }
 
     /// One ticket as lists show it.

@@ -1,4 +1,7 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import RCAAnalysis
 import RCACore
 import RCAServer
@@ -44,5 +47,42 @@ struct PrototypeCompatibilityTests {
         }
         #expect(GeminiModel.modelName("models/gemini-2.5-pro") == "gemini-2.5-pro")
         #expect(GeminiModel.modelName("gemini-2.5-pro") == "gemini-2.5-pro")
+    }
+
+    @Test("GET /api/dedup-check/{run_id} tells a sender or a dashboard user whether a run already has a ticket; the lists filter by run_id")
+    func dedupCheck() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await APIHarness.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let ids = try await harness.alerts(client, [
+                    ["resource": "orders_load", "run_id": "run-4711", "error_message": "KeyError: 'id'"],
+                    ["resource": "orders_load", "run_id": "run-4711", "error_message": "KeyError: 'id'"],
+                    ["resource": "sales_load", "run_id": "run-9", "error_message": "KeyError: 'x'"],
+                ])
+                let ticketID = try #require(ids.first)
+                func check(_ runID: String, headers: HTTPFields) async throws -> (HTTPResponse.Status, [String: Any]) {
+                    let answer = try await client.execute(uri: "/api/dedup-check/\(runID)", method: .get, headers: headers)
+                    return (answer.status, (try? JSONSerialization.jsonObject(with: Data(answer.body.readableBytesView)) as? [String: Any]) ?? [:])
+                }
+                let sender: HTTPFields = [HTTPField.Name("X-RCA-Token")!: WebhookHarness.token]
+                let (status, known) = try await check("run-4711", headers: sender)
+                #expect(status == .ok)
+                #expect(known["duplicate"] as? Bool == true && known["ticket_id"] as? String == ticketID)
+                #expect(known["occurrence_count"] as? Int == 2 && known["status"] as? String == "open")
+                #expect(known["first_seen"] is String && known["last_seen"] is String)
+                let (_, unknown) = try await check("run-never-seen", headers: sender)
+                #expect(unknown["duplicate"] as? Bool == false && unknown["ticket_id"] is NSNull)
+
+                let session: HTTPFields = [.authorization: "Bearer \(try await APIHarness.token(client, .viewer))"]
+                #expect(try await check("run-4711", headers: session).0 == .ok)
+                #expect(try await check("run-4711", headers: [:]).0 == .unauthorized)
+                #expect(try await check("run-4711", headers: [HTTPField.Name("X-RCA-Token")!: "wrong-token-0123456789"]).0 == .unauthorized)
+                #expect(try await check(String(repeating: "r", count: 201), headers: sender).0 == .badRequest)
+
+                let page = try await client.execute(uri: "/api/open-tickets?run_id=run-4711", method: .get, headers: session)
+                let tickets = try #require((try JSONSerialization.jsonObject(with: Data(page.body.readableBytesView)) as? [String: Any])?["tickets"] as? [[String: Any]])
+                #expect(tickets.map { $0["id"] as? String } == [ticketID])
+            }
+        }
     }
 }

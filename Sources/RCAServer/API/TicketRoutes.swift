@@ -120,9 +120,11 @@ struct TicketRoutes: Sendable {
         let limit = try Self.integer(request, "limit", default: 50, range: 1...TicketPageRequest.maximumLimit)
         let search = query.get("q")
         guard (search?.count ?? 0) <= 200 else { throw APIError(.badRequest, "q must be at most 200 characters") }
+        let runID = query.get("run_id")
+        guard (runID?.count ?? 0) <= 200 else { throw APIError(.badRequest, "run_id must be at most 200 characters") }
         do {
             return try await TicketQueries(database: database).page(
-                TicketPageRequest(tab: tab, sort: sort, limit: limit, cursor: query.get("cursor"), search: search)
+                TicketPageRequest(tab: tab, sort: sort, limit: limit, cursor: query.get("cursor"), search: search, runID: runID)
             )
         } catch let error as TicketQueryError {
             throw APIError(.badRequest, error.description)
