@@ -160,9 +160,13 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     health.register(on: router)
     guard dependencies.configuration.role.servesWebhooks else { return router }
     let clients = ClientAddresses(trustedProxies: dependencies.configuration.trustedProxies)
-    let webhookGuesses = dependencies.configuration.webhookGuessLimit > 0
-        ? GuessThrottle(database: dependencies.database, scope: "webhook-address", limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600))
-        : nil
+    let tokenCheck = WebhookTokenCheck(
+        token: dependencies.webhookToken,
+        guesses: dependencies.configuration.webhookGuessLimit > 0
+            ? GuessThrottle(database: dependencies.database, scope: "webhook-address", limit: dependencies.configuration.webhookGuessLimit, window: .seconds(600))
+            : nil,
+        clients: clients
+    )
     let ingestion = Ingestion(
         database: dependencies.database,
         jobQueue: dependencies.jobQueue,
@@ -174,11 +178,9 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     )
     WebhookRoutes(
         parsers: dependencies.parsers,
-        token: dependencies.webhookToken,
+        tokenCheck: tokenCheck,
         maxBodyBytes: dependencies.configuration.maxBodyBytes,
-        ingestion: ingestion,
-        guesses: webhookGuesses,
-        clients: clients
+        ingestion: ingestion
     ).register(on: router)
     let users = UserStore(database: dependencies.database)
     let authenticator = SessionAuthenticator(tokens: dependencies.sessionTokens, users: users)
@@ -195,10 +197,7 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         clients: clients,
         allowRegistration: dependencies.configuration.allowRegistration
     ).register(on: api, protected: protected)
-    DedupCheckRoutes(
-        database: dependencies.database, webhookToken: dependencies.webhookToken, authenticator: authenticator,
-        guesses: webhookGuesses, clients: clients
-    ).register(on: api)
+    DedupCheckRoutes(database: dependencies.database, tokenCheck: tokenCheck, authenticator: authenticator).register(on: api)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
     TicketRoutes(database: dependencies.database, changes: changes, summaries: SummaryCache(database: dependencies.database)).register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)

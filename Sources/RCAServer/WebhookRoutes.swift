@@ -12,18 +12,10 @@ import RCAStore
 /// applied to the tickets in one transaction before it is answered 202;
 /// enrichment, analysis and notification happen later, in the workers.
 struct WebhookRoutes: Sendable {
-    static let tokenHeader = HTTPField.Name("X-RCA-Token")!
-
     let parsers: [any AlertPayloadParser]
-    let token: String
+    let tokenCheck: WebhookTokenCheck
     let maxBodyBytes: Int
     let ingestion: Ingestion
-    /// Counts wrong or missing tokens per sending address; past the limit
-    /// an address's wrong tokens are answered 429 until its window passes.
-    /// A right token is always accepted: a sender sharing an address (or a
-    /// proxy) with a guesser keeps delivering. Nil: off.
-    let guesses: GuessThrottle?
-    let clients: ClientAddresses
 
     struct Accepted: ResponseEncodable {
         let status: String
@@ -41,13 +33,13 @@ struct WebhookRoutes: Sendable {
     }
 
     private func receive(_ request: Request, context: AppRequestContext, parser: any AlertPayloadParser) async throws -> Response {
-        try await authenticate(request, from: clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers))
+        try await tokenCheck.verify(request, context: context)
         let receivedAt = Date()
         let (body, size) = try await read(request.body)
         let payload = IncomingPayload(
             endpoint: parser.endpoint,
             contentType: request.headers[.contentType],
-            remoteAddress: clients.client(peer: context.remoteAddress?.ipAddress, headers: request.headers),
+            remoteAddress: tokenCheck.clients.client(peer: context.remoteAddress?.ipAddress, headers: request.headers),
             body: body,
             bodySize: size,
             receivedAt: receivedAt
@@ -81,29 +73,6 @@ struct WebhookRoutes: Sendable {
         return try answer.response(from: request, context: context).with(status: .accepted)
     }
 
-    private func authenticate(_ request: Request, from address: String) async throws {
-        let presented = request.headers[Self.tokenHeader] ?? request.uri.queryParameters.get("token")
-        guard let presented, ConstantTime.equals(presented, token) else {
-            if let wait = guesses?.knownRetryAfter(address) { throw Self.lockedOut(wait) }
-            if let wait = try await guesses?.recordFailure(address) { throw Self.lockedOut(wait) }
-            throw APIError(
-                .unauthorized,
-                presented == nil
-                    ? "missing webhook token: send it in the X-RCA-Token header or as ?token= in the URL"
-                    : "wrong webhook token; the server prints the webhook URLs with the right one at start"
-            )
-        }
-    }
-
-    private static func lockedOut(_ wait: TimeInterval) -> APIError {
-        let seconds = String(Int(wait.rounded(.up)))
-        return APIError(
-            .tooManyRequests,
-            "too many requests with a wrong webhook token from this address; try again in \(seconds) s",
-            headers: [.retryAfter: seconds]
-        )
-    }
-
     /// Reads at most `maxBodyBytes + 1` bytes: enough to know the body is too
     /// large without holding all of it.
     private func read(_ body: RequestBody) async throws -> (Data, Int) {
@@ -129,6 +98,47 @@ struct WebhookRoutes: Sendable {
             throw APIError(
                 .internalServerError,
                 "the payload was kept as #\(failure.payloadID) but \(failure.reason); this is a fault of the server, and the payload can be replayed with `rca-assistant replay \(failure.payloadID)` once it is fixed"
+            )
+        }
+    }
+}
+
+/// The alert senders' credential: the webhook token, in the `X-RCA-Token`
+/// header or `?token=`, compared in constant time. Wrong or missing tokens
+/// are counted per client address; past the limit an address's wrong
+/// tokens are answered 429 until its window passes. A right token is always
+/// accepted: a sender sharing an address (or a proxy) with a guesser keeps
+/// delivering.
+struct WebhookTokenCheck: Sendable {
+    static let header = HTTPField.Name("X-RCA-Token")!
+
+    let token: String
+    /// Nil: wrong tokens are not counted (`WEBHOOK_GUESS_LIMIT=0`).
+    let guesses: GuessThrottle?
+    let clients: ClientAddresses
+
+    /// Whether the request carries a token at all.
+    static func isPresented(in request: Request) -> Bool {
+        request.headers[header] != nil || request.uri.queryParameters.get("token") != nil
+    }
+
+    func verify(_ request: Request, context: AppRequestContext) async throws {
+        let presented = request.headers[Self.header] ?? request.uri.queryParameters.get("token")
+        guard let presented, ConstantTime.equals(presented, token) else {
+            let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+            if let wait = try await guesses?.reserve(address) {
+                let seconds = String(Int(wait.rounded(.up)))
+                throw APIError(
+                    .tooManyRequests,
+                    "too many requests with a wrong webhook token from this address; try again in \(seconds) s",
+                    headers: [.retryAfter: seconds]
+                )
+            }
+            throw APIError(
+                .unauthorized,
+                presented == nil
+                    ? "missing webhook token: send it in the X-RCA-Token header or as ?token= in the URL"
+                    : "wrong webhook token; the server prints the webhook URLs with the right one at start"
             )
         }
     }

@@ -11,10 +11,8 @@ import RCAStore
 /// session.
 struct DedupCheckRoutes: Sendable {
     let database: Database
-    let webhookToken: String
+    let tokenCheck: WebhookTokenCheck
     let authenticator: SessionAuthenticator
-    let guesses: GuessThrottle?
-    let clients: ClientAddresses
 
     struct Answer: ResponseEncodable {
         let run_id: String
@@ -56,18 +54,10 @@ struct DedupCheckRoutes: Sendable {
     }
 
     private func authenticate(_ request: Request, context: AppRequestContext) async throws {
-        if let bearer = SessionAuthenticator.bearerToken(request) {
+        if let bearer = SessionAuthenticator.bearerToken(request), !WebhookTokenCheck.isPresented(in: request) {
             _ = try await authenticator.user(bearer: bearer)
-            return
-        }
-        let presented = request.headers[WebhookRoutes.tokenHeader] ?? request.uri.queryParameters.get("token")
-        guard let presented, ConstantTime.equals(presented, webhookToken) else {
-            let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
-            if let wait = try await guesses?.reserve(address) {
-                let seconds = String(Int(wait.rounded(.up)))
-                throw APIError(.tooManyRequests, "too many requests with a wrong webhook token from this address; try again in \(seconds) s", headers: [.retryAfter: seconds])
-            }
-            throw APIError(.unauthorized, "send the webhook token (X-RCA-Token or ?token=) or a session (Authorization: Bearer)")
+        } else {
+            try await tokenCheck.verify(request, context: context)
         }
     }
 }
