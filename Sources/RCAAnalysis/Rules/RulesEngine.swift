@@ -55,7 +55,7 @@ public struct RulesEngine: RootCauseAnalyzer {
                 engine: .rules
             )
         } else {
-            result = Self.unknown(input, facts: facts)
+            result = Self.unknown(input, text: text, facts: facts)
         }
         result.latencyMilliseconds = (ContinuousClock.now - start).wholeMilliseconds
         return result
@@ -154,8 +154,8 @@ public struct RulesEngine: RootCauseAnalyzer {
 
     /// No signature matched: say so plainly, quote the text's first line,
     /// and give steps that are honest about what is known.
-    static func unknown(_ input: AnalysisInput, facts: Facts) -> RootCauseAnalysis {
-        let firstLine = input.errorText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty } ?? ""
+    static func unknown(_ input: AnalysisInput, text: String, facts: Facts) -> RootCauseAnalysis {
+        let firstLine = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty } ?? ""
         let quoted = String(firstLine.prefix(200))
         return RootCauseAnalysis(
             rootCause: quoted.isEmpty

@@ -67,15 +67,15 @@ public struct ClientAddresses: Sendable {
         self.trustedProxies = trustedProxies
     }
 
-    /// The client's address as text, or nil when the peer has none (a Unix socket).
+    /// The client's address as the peer or the proxy wrote it, or nil when
+    /// the peer has none (a Unix socket).
     public func client(peer: String?, headers: HTTPFields) -> String? {
-        guard let peer, let peerBytes = IPNetwork.bytes(of: peer) else { return peer }
-        guard isTrusted(peerBytes) else { return IPNetwork.text(of: peerBytes) }
+        guard let peer, let peerBytes = IPNetwork.bytes(of: peer), isTrusted(peerBytes) else { return peer }
         for hop in forwardedHops(headers).reversed() {
             guard let bytes = IPNetwork.bytes(of: hop) else { break }
-            if !isTrusted(bytes) { return IPNetwork.text(of: bytes) }
+            if !isTrusted(bytes) { return hop }
         }
-        return IPNetwork.text(of: peerBytes)
+        return peer
     }
 
     /// The key a throttle counts under: the IPv4 address, or the /64 of an
