@@ -80,6 +80,10 @@ public struct ServerConfiguration: Sendable {
 
     /// Reads the configuration from variables (the process environment merged
     /// over an optional `.env` file, see `EnvironmentVariables`).
+    /// The value the prototype used when `RCA_API_KEY` was unset: printed in
+    /// its source, so a server still using it would accept anyone's alerts.
+    static let prototypeDefaultAPIKey = "balaji-rca-secret-2025"
+
     public init(environment: [String: String]) throws(ConfigurationError) {
         let reader = VariableReader(environment: environment)
         host = reader.string("HOST", default: "127.0.0.1")
@@ -100,6 +104,12 @@ public struct ServerConfiguration: Sendable {
         webhookToken = reader.optional(webhookTokenVariable)
         if let token = webhookToken, token.count < 16 {
             throw ConfigurationError(variable: webhookTokenVariable, problem: "must be at least 16 characters long; leave it unset to have one generated")
+        }
+        if webhookToken == Self.prototypeDefaultAPIKey {
+            throw ConfigurationError(
+                variable: webhookTokenVariable,
+                problem: "is the prototype's published default, which anyone can read; set a secret of your own, or leave it unset to have one generated"
+            )
         }
         jwtSecret = reader.optional("JWT_SECRET")
         if let secret = jwtSecret, secret.utf8.count < 32 {

@@ -29,6 +29,11 @@ struct PrototypeCompatibilityTests {
         #expect(throws: ConfigurationError(variable: "RCA_API_KEY", problem: "must be at least 16 characters long; leave it unset to have one generated")) {
             try ServerConfiguration(environment: ["RCA_API_KEY": "short"])
         }
+        for variable in ["RCA_API_KEY", "WEBHOOK_TOKEN"] {
+            #expect(throws: ConfigurationError.self, "the prototype's published default is refused as \(variable)") {
+                try ServerConfiguration(environment: [variable: "balaji-rca-secret-2025"])
+            }
+        }
     }
 
     @Test("MODEL_ID in the prototype's form (models/…) calls models/{model}:generateContent, not models/models/…")
