@@ -92,39 +92,52 @@ struct LinearAnalysisTests {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
-    @Test("every built-in pattern's work grows at most about linearly when an adversarial text grows fourfold")
+    /// Whether `work` on the large text takes at most `bound` times its time
+    /// on the small one. The fastest of five alternating runs of each counts,
+    /// so that both sizes see the same load from the tests beside this one;
+    /// a measurement over the bound is taken again, up to three times, since
+    /// a burst of load rarely repeats while a quadratic cost always does.
+    static func growsAtMost(_ bound: Double, small: () -> Void, large: () -> Void) -> (Bool, Double, Double) {
+        var last = (false, 0.0, 0.0)
+        for _ in 0..<3 {
+            var smallTimes: [Double] = []
+            var largeTimes: [Double] = []
+            for _ in 0..<5 {
+                smallTimes.append(seconds(small))
+                largeTimes.append(seconds(large))
+            }
+            let (smallTime, largeTime) = (smallTimes.min()!, largeTimes.min()!)
+            last = (largeTime <= bound * smallTime + 0.02, smallTime, largeTime)
+            if last.0 { return last }
+        }
+        return last
+    }
+
+    // 4 KB against 32 KB: linear work grows 8x, quadratic 64x; 24x leaves room for a noisy machine.
+    @Test("every built-in pattern's work grows at most about linearly when an adversarial text grows eightfold")
     func everyPatternScalesLinearly() throws {
         let patterns = try Self.builtInPatterns()
         #expect(patterns.count > 250)
-        let small = Self.adversarialTexts(size: 8 * 1024)
-        let large = Self.adversarialTexts(size: 32 * 1024)
-        for ((name, smallText), (_, largeText)) in zip(small, large) {
-            // Runs alternate so that both sizes see the same load from the
-            // tests running beside this one; the fastest of each counts.
-            var smallTimes: [Double] = []
-            var largeTimes: [Double] = []
-            for _ in 0..<5 {
-                smallTimes.append(Self.seconds { for (_, pattern) in patterns { _ = pattern.matches(in: smallText) } })
-                largeTimes.append(Self.seconds { for (_, pattern) in patterns { _ = pattern.matches(in: largeText) } })
-            }
-            let (smallTime, largeTime) = (smallTimes.min()!, largeTimes.min()!)
-            // Linear work grows 4x, quadratic 16x; 8x leaves room for a noisy machine.
-            #expect(largeTime <= 8 * smallTime + 0.02, "\(name): 8 KB took \(smallTime) s, 32 KB took \(largeTime) s")
+        for ((name, smallText), (_, largeText)) in zip(Self.adversarialTexts(size: 4 * 1024), Self.adversarialTexts(size: 32 * 1024)) {
+            let (holds, smallTime, largeTime) = Self.growsAtMost(
+                24,
+                small: { for (_, pattern) in patterns { _ = pattern.matches(in: smallText) } },
+                large: { for (_, pattern) in patterns { _ = pattern.matches(in: largeText) } }
+            )
+            #expect(holds, "\(name): 4 KB took \(smallTime) s, 32 KB took \(largeTime) s")
         }
     }
 
-    @Test("a whole analysis's work grows at most about linearly when an adversarial text grows fourfold")
+    @Test("a whole analysis's work grows at most about linearly when an adversarial text grows eightfold")
     func analysisScalesLinearly() throws {
         let engine = try RulesEngine()
-        for ((name, smallText), (_, largeText)) in zip(Self.adversarialTexts(size: 8 * 1024), Self.adversarialTexts(size: 32 * 1024)) {
-            var smallTimes: [Double] = []
-            var largeTimes: [Double] = []
-            for _ in 0..<5 {
-                smallTimes.append(Self.seconds { _ = engine.analyzeNow(AnalysisInput(source: .generic, errorText: smallText, resource: "r")) })
-                largeTimes.append(Self.seconds { _ = engine.analyzeNow(AnalysisInput(source: .generic, errorText: largeText, resource: "r")) })
-            }
-            let (smallTime, largeTime) = (smallTimes.min()!, largeTimes.min()!)
-            #expect(largeTime <= 8 * smallTime + 0.02, "\(name): 8 KB took \(smallTime) s, 32 KB took \(largeTime) s")
+        for ((name, smallText), (_, largeText)) in zip(Self.adversarialTexts(size: 4 * 1024), Self.adversarialTexts(size: 32 * 1024)) {
+            let (holds, smallTime, largeTime) = Self.growsAtMost(
+                24,
+                small: { _ = engine.analyzeNow(AnalysisInput(source: .generic, errorText: smallText, resource: "r")) },
+                large: { _ = engine.analyzeNow(AnalysisInput(source: .generic, errorText: largeText, resource: "r")) }
+            )
+            #expect(holds, "\(name): 4 KB took \(smallTime) s, 32 KB took \(largeTime) s")
         }
     }
 
