@@ -127,12 +127,7 @@ struct WebhookTokenCheck: Sendable {
         guard let presented, ConstantTime.equals(presented, token) else {
             let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
             if let wait = try await guesses?.reserve(address) {
-                let seconds = String(Int(wait.rounded(.up)))
-                throw APIError(
-                    .tooManyRequests,
-                    "too many requests with a wrong webhook token from this address; try again in \(seconds) s",
-                    headers: [.retryAfter: seconds]
-                )
+                throw APIError.throttled("too many requests with a wrong webhook token from this address", wait: wait)
             }
             throw APIError(
                 .unauthorized,

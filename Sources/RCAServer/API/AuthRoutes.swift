@@ -65,11 +65,7 @@ struct AuthRoutes: Sendable {
         // failed; a successful sign-in gives its reservations back.
         let waits = [try await accountThrottle.reserve(email), try await addressThrottle.reserve(address)]
         if let wait = waits.compactMap({ $0 }).max() {
-            throw APIError(
-                .tooManyRequests,
-                "too many failed sign-ins for this account or address; try again in \(Int(wait.rounded(.up))) s",
-                headers: [.retryAfter: String(Int(wait.rounded(.up)))]
-            )
+            throw APIError.throttled("too many failed sign-ins for this account or address", wait: wait)
         }
         let user = try await users.find(email: email)
         let matches = try await hasher.verify(credentials.password, hash: user?.passwordHash ?? decoyHash)
@@ -90,10 +86,7 @@ struct AuthRoutes: Sendable {
         guard credentials.password.count >= 12 else { throw APIError(.badRequest, "the password must be at least 12 characters long") }
         let address = clients.throttleKey(peer: context.remoteAddress?.ipAddress, headers: request.headers)
         if let wait = try await registrationThrottle.reserve(address) {
-            throw APIError(
-                .tooManyRequests, "too many registrations from this address; try again in \(Int(wait.rounded(.up))) s",
-                headers: [.retryAfter: String(Int(wait.rounded(.up)))]
-            )
+            throw APIError.throttled("too many registrations from this address", wait: wait)
         }
         let hash = try await hasher.hash(credentials.password)
         _ = try await users.insertIfAbsent(email: email, passwordHash: hash, fullName: credentials.name, role: .viewer)

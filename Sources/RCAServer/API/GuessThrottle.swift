@@ -1,6 +1,16 @@
 import Foundation
+import HTTPTypes
 import RCAStore
 import Synchronization
+
+extension APIError {
+    /// The 429 every throttle answers: `what` was refused too often, and
+    /// `Retry-After` says when to try again.
+    static func throttled(_ what: String, wait: TimeInterval) -> APIError {
+        let seconds = String(Int(wait.rounded(.up)))
+        return APIError(.tooManyRequests, "\(what); try again in \(seconds) s", headers: [.retryAfter: seconds])
+    }
+}
 
 /// Slows down guessing of secrets (passwords, the webhook token): after
 /// `limit` failures for one key (an account, or an address) in a window,

@@ -53,8 +53,7 @@ struct IntegrationRoutes: Sendable {
     }
 
     private static func lockedOut(_ wait: TimeInterval) -> APIError {
-        let seconds = String(Int(wait.rounded(.up)))
-        return APIError(.tooManyRequests, "too many requests with a wrong signature from this address; try again in \(seconds) s", headers: [.retryAfter: seconds])
+        APIError.throttled("too many requests with a wrong signature from this address", wait: wait)
     }
 
     private static func body(_ request: Request) async throws -> Data {
