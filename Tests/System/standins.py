@@ -33,6 +33,11 @@ class StandIn:
             def handle_any(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # The client died before its request was whole (a kill -9 in the crash test):
+                    # a real service never acts on half a request, so neither does the stand-in.
+                    self.close_connection = True
+                    return
                 fault = stand_in.fault
                 if fault is not None:
                     with stand_in.lock:
@@ -113,6 +118,8 @@ class Slack(StandIn):
         name = url.path.rsplit("/", 1)[-1]
         arguments = json.loads(body) if body else {}
         with self.lock:
+            if name in ("chat.postMessage", "chat.update") and "channel" not in arguments:
+                return 200, {"ok": False, "error": "channel_not_found"}, {}
             if name == "chat.postMessage":
                 self.clock = max(time.time(), self.clock + 0.000001)
                 ts = f"{self.clock:.6f}"
