@@ -53,6 +53,8 @@ public struct TicketPageRequest: Sendable, Equatable {
 /// A ticket as lists show it.
 public struct TicketListItem: Sendable, Equatable, Codable {
     public let id: String
+    /// When the failure happened, as the source reported it (the prototype's field).
+    public let timestamp: String
     public let source: String
     public let pipeline: String?
     public let runID: String?
@@ -77,7 +79,7 @@ public struct TicketListItem: Sendable, Equatable, Codable {
     public let itsmTicketID: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, source, pipeline, status, severity, priority, category, confidence
+        case id, timestamp, source, pipeline, status, severity, priority, category, confidence
         case runID = "run_id"
         case slaStatus = "sla_status"
         case slaSeconds = "sla_seconds"
@@ -96,7 +98,7 @@ public struct TicketListItem: Sendable, Equatable, Codable {
     }
 
     static let columns = """
-        id, source, pipeline, run_id, status, severity, priority, sla_status, sla_seconds, sla_deadline, error_type, category,
+        id, timestamp, source, pipeline, run_id, status, severity, priority, sla_status, sla_seconds, sla_deadline, error_type, category,
         rca_result, confidence, analysis_state, occurrence_count, first_seen, last_seen, ack_user, ack_ts, ack_seconds,
         finops_team, itsm_ticket_id
         """

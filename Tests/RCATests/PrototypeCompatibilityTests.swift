@@ -91,3 +91,47 @@ struct PrototypeCompatibilityTests {
         }
     }
 }
+
+/// Clients written for the prototype read its field names from the API and
+/// the live feed; they are present beside ours.
+@Suite("Prototype field names")
+struct PrototypeFieldNameTests {
+    @Test("the summary carries total_tickets, open_tickets and acknowledged_tickets; a ticket carries timestamp and its recommendations as an array")
+    func apiFields() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await APIHarness.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { (client: any TestClientProtocol) async throws in
+                let ids = try await harness.alerts(client, [
+                    ["resource": "orders_load", "run_id": "run-1", "error_message": SampleFailure.text],
+                    ["resource": "sales_load", "run_id": "run-2", "error_message": "KeyError: 'id'"],
+                ])
+                let token = try await APIHarness.token(client, .responder)
+                let summary = try APIHarness.object(try await APIHarness.call(client, .get, "/api/summary", token: token))
+                #expect(summary["total_tickets"] as? Int == 2 && summary["total"] as? Int == 2)
+                #expect(summary["open_tickets"] as? Int == 2 && summary["acknowledged_tickets"] as? Int == 0)
+
+                let detail = try APIHarness.object(try await APIHarness.call(client, .get, "/api/tickets/\(ids[0])", token: token))
+                let ticket = try #require(detail["ticket"] as? [String: Any])
+                let recommendations = try #require(ticket["recommendations"] as? [String])
+                #expect(!recommendations.isEmpty && recommendations == detail["recommendations"] as? [String])
+                #expect(ticket["id"] as? String == ids[0] && ticket["pipeline"] as? String == "orders_load")
+                #expect(ticket["rca_result"] is String && ticket["timestamp"] is String && ticket["run_id"] as? String == "run-1")
+                let list = try APIHarness.object(try await APIHarness.call(client, .get, "/api/open-tickets", token: token))
+                #expect((list["tickets"] as? [[String: Any]])?.allSatisfy { $0["timestamp"] is String } == true)
+            }
+        }
+    }
+
+    @Test("live events carry the prototype's event and new_status beside type and status, and read back unchanged")
+    func liveEventFields() throws {
+        let event = LiveEvent(.statusUpdate, ticketID: "ADF-1", status: "acknowledged", user: "ana@example.com")
+        let data = try JSONEncoder().encode(event)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["event"] as? String == "status_update" && object["type"] as? String == "status_update")
+        #expect(object["new_status"] as? String == "acknowledged" && object["status"] as? String == "acknowledged")
+        #expect(object["ticket_id"] as? String == "ADF-1")
+        #expect(try JSONDecoder().decode(LiveEvent.self, from: data) == event)
+        let created = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(LiveEvent(.newTicket, ticketID: "ADF-2"))) as? [String: Any])
+        #expect(created["event"] as? String == "new_ticket" && created["new_status"] == nil)
+    }
+}

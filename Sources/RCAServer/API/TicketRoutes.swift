@@ -18,7 +18,7 @@ struct TicketRoutes: Sendable {
 
     /// One ticket with everything the ticket modal shows.
     struct TicketDetail: ResponseEncodable {
-        let ticket: TicketListItem
+        let ticket: PrototypeTicketView
         let error_message: String?
         let affected_entity: String?
         let recommendations: [String]
@@ -39,6 +39,42 @@ struct TicketRoutes: Sendable {
         let audit: [AuditEntryView]
         let recurrences: [TicketListItem]
         let links: [TicketLink]
+    }
+
+    /// The ticket as lists show it, plus the prototype's row fields its
+    /// modal read from `ticket` (`recommendations` as an array and the
+    /// references), so that the prototype's dashboard scripts keep working.
+    struct PrototypeTicketView: Encodable {
+        let item: TicketListItem
+        let recommendations: [String]
+        let affectedEntity: String?
+        let finopsOwner: String?
+        let finopsCostCenter: String?
+        let slackChannel: String?
+        let slackTs: String?
+        let processingMode: String?
+
+        enum CodingKeys: String, CodingKey {
+            case recommendations
+            case affectedEntity = "affected_entity"
+            case finopsOwner = "finops_owner"
+            case finopsCostCenter = "finops_cost_center"
+            case slackChannel = "slack_channel"
+            case slackTs = "slack_ts"
+            case processingMode = "processing_mode"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try item.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(recommendations, forKey: .recommendations)
+            try container.encode(affectedEntity, forKey: .affectedEntity)
+            try container.encode(finopsOwner, forKey: .finopsOwner)
+            try container.encode(finopsCostCenter, forKey: .finopsCostCenter)
+            try container.encode(slackChannel, forKey: .slackChannel)
+            try container.encode(slackTs, forKey: .slackTs)
+            try container.encode(processingMode, forKey: .processingMode)
+        }
     }
 
     struct DeliveryView: ResponseEncodable {
@@ -141,11 +177,16 @@ struct TicketRoutes: Sendable {
             text.flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) } ?? []
         }
         let extra = try await TicketQueries(database: database).extras(id: id)
+        let recommendations = strings(record.recommendations)
         return TicketDetail(
-            ticket: item,
+            ticket: PrototypeTicketView(
+                item: item, recommendations: recommendations, affectedEntity: record.affectedEntity, finopsOwner: record.finopsOwner,
+                finopsCostCenter: record.finopsCostCenter, slackChannel: extra.slackChannel, slackTs: extra.slackTs,
+                processingMode: record.processingMode
+            ),
             error_message: record.errorMessage,
             affected_entity: record.affectedEntity,
-            recommendations: strings(record.recommendations),
+            recommendations: recommendations,
             evidence: strings(record.evidence),
             auto_heal_possible: extra.autoHealPossible,
             analysis_engine: record.analysisEngine,
