@@ -25,6 +25,8 @@ public struct TicketSnapshot: Sendable, Equatable {
     public var sourceStatus: String
     public var firstSeen: String
     public var ackUser: String?
+    /// When the ticket was acknowledged, for messages that show who closed it and when.
+    public var ackTs: String?
     public var finopsTeam: String?
     public var finopsOwner: String?
     public var finopsCostCenter: String?
@@ -36,7 +38,8 @@ public struct TicketSnapshot: Sendable, Equatable {
         id: String, source: String, pipeline: String?, runID: String?, status: String, severity: String?, priority: String?,
         slaStatus: String?, slaSeconds: Int?, errorType: String?, category: String?, rootCause: String?, confidence: String?,
         recommendations: [String], errorMessage: String?, occurrenceCount: Int, recurrences: Int, sourceStatus: String, firstSeen: String,
-        ackUser: String?, finopsTeam: String?, finopsOwner: String?, finopsCostCenter: String?, itsmTicketID: String?, dashboardURL: String
+        ackUser: String?, finopsTeam: String?, finopsOwner: String?, finopsCostCenter: String?, itsmTicketID: String?, dashboardURL: String,
+        ackTs: String? = nil
     ) {
         self.id = id
         self.source = source
@@ -58,6 +61,7 @@ public struct TicketSnapshot: Sendable, Equatable {
         self.sourceStatus = sourceStatus
         self.firstSeen = firstSeen
         self.ackUser = ackUser
+        self.ackTs = ackTs
         self.finopsTeam = finopsTeam
         self.finopsOwner = finopsOwner
         self.finopsCostCenter = finopsCostCenter
@@ -98,6 +102,8 @@ public enum NotificationReason: String, Sendable, Codable, CaseIterable {
     case slaBreached = "sla_breached"
     case recurred
     case resolvedAtSource = "resolved_at_source"
+    /// A Jira issue was opened for the ticket: channels that show its key update.
+    case itsmLinked = "itsm_linked"
 }
 
 /// A remote object a notifier made for a ticket: a Slack message, a Jira

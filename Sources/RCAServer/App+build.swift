@@ -79,6 +79,7 @@ public struct AppDependencies: Sendable {
             Outbox.jobKind: NotifyJobHandler(
                 database: database,
                 notifiers: Dictionary(uniqueKeysWithValues: notifiers.map { ($0.channel, $0) }),
+                outbox: outbox,
                 dashboardURL: configuration.baseURL,
                 logger: logger,
                 lease: .seconds(configuration.notifications.timeoutSeconds * 3 + 10)

@@ -14,6 +14,8 @@ import SQLKit
 struct NotifyJobHandler: JobHandler {
     let database: Database
     let notifiers: [String: any Notifier]
+    /// Queues the updates a delivery causes: a new Jira key is shown in the Slack message.
+    let outbox: Outbox
     let dashboardURL: String
     let logger: Logger
     /// How long one delivery may hold its ticket and channel.
@@ -47,6 +49,11 @@ struct NotifyJobHandler: JobHandler {
                 ),
                 completing: completion
             )
+            if notifier.channel == "jira", existing == nil {
+                try await database.transaction { sql in
+                    try await outbox.enqueue(ticketID: ticket.id, reason: .itsmLinked, skipping: notifier.channel, on: sql)
+                }
+            }
         } catch let error as DeliveryError {
             let verb = record.remoteID == nil && payload.reason == .opened ? Self.creationWord(notifier) : "Update"
             try await database.transaction { sql in
@@ -114,7 +121,7 @@ struct NotifyJobHandler: JobHandler {
             firstSeen: ticket.firstSeen, ackUser: try row.decode(column: "ack_user", as: String?.self),
             finopsTeam: ticket.finopsTeam, finopsOwner: ticket.finopsOwner, finopsCostCenter: ticket.finopsCostCenter,
             itsmTicketID: ticket.itsmTicketID,
-            dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)"
+            dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)", ackTs: try row.decode(column: "ack_ts", as: String?.self)
         ).redacted()
     }
 }

@@ -85,7 +85,8 @@ struct NotificationTests {
                 let answer = try await client.execute(uri: "/slack/interactions", method: .post, headers: click.headers, body: click.body)
                 #expect(answer.status == .ok)
                 try await eventually(20, "the Slack message is edited and the Jira issue is done") {
-                    slack.messages.withLock { $0.first?.updates ?? 0 } >= 1 && jira.issues.withLock { $0.first?.category } == "done"
+                    slack.messages.withLock { $0.first?.blocks.contains("Acknowledged by slack:primary-owner") == true }
+                        && jira.issues.withLock { $0.first?.category } == "done"
                 }
                 let ticket = try #require(try await tickets.find(id: id))
                 #expect(ticket.status == "acknowledged")
@@ -98,6 +99,40 @@ struct NotificationTests {
                     return ["Slack Notification Sent", "Jira Ticket Created", "Acknowledged", "Slack Message Updated", "Jira Ticket Updated"]
                         .allSatisfy(actions.contains)
                 }
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("a Jira key that arrives after the Slack post is added to the message, and the header says who closed the ticket and when", arguments: TestBackend.enabled)
+    func jiraKeyAndClosedHeader(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        jira.createFailures.withLock { $0 = [(.serviceUnavailable, #"{"errorMessages":["Jira is down for maintenance"]}"#)] }
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: Self.environment(slack: slack, jira: jira))
+            try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "sales_load", "error_message": "java.lang.OutOfMemoryError: Java heap space"])
+                try await harness.settle(id)
+                try await eventually(30, "Jira opened its issue after refusing once") { try await TicketStore(database: database).find(id: id)?.itsmTicketID != nil }
+                let key = try #require(try await TicketStore(database: database).find(id: id)?.itsmTicketID)
+                try await eventually(20, "the Slack message shows the Jira key") {
+                    slack.messages.withLock { $0.first?.blocks.contains("ITSM*\\n\(key)") == true }
+                }
+                #expect(slack.posts == 1, "the key is added by editing the message, not by posting another")
+                #expect(slack.messages.withLock { $0.first?.blocks.contains("🟠") == true || $0.first?.blocks.contains("🔴") == true })
+
+                let click = try Self.buttonClick("rca_acknowledge", ticketID: id, ts: try #require(slack.messages.withLock { $0.first?.ts }))
+                #expect(try await client.execute(uri: "/slack/interactions", method: .post, headers: click.headers, body: click.body).status == .ok)
+                try await eventually(20, "the header says the ticket is closed") {
+                    slack.messages.withLock { $0.first?.blocks.contains("✅ Acknowledged · sales_load failed") == true }
+                }
+                let blocks = slack.messages.withLock { $0.first?.blocks ?? "" }
+                let today = String(Timestamp.now().prefix(10))
+                #expect(blocks.contains("Acknowledged by slack:primary-owner at \(today) "), "who and when: \(blocks)")
+                #expect(!blocks.contains("rca_acknowledge"), "a closed ticket has no Acknowledge button")
+                #expect(try await harness.actions(id).contains("Slack Message Updated"))
             }
         }
         await slack.server.stop()
@@ -347,13 +382,16 @@ struct NotificationTests {
         try await recorder.runPipeline(workers: 1) { client, harness, slack, jira in
             let id = try await harness.post(client, generic: ["resource": "pl_orders", "run_id": "r1", "error_message": "Java heap space"])
             try await harness.settle(id)
-            try await eventually(20, "Slack and Jira have the ticket") { slack.posts == 1 && jira.creates.withLock { $0 } == 1 }
+            try await eventually(20, "Slack and Jira have the ticket, and the Slack message its key") {
+                slack.posts == 1 && jira.creates.withLock { $0 } == 1 && slack.updates == 1
+            }
         } inspect: { database in
             let claims = recorder.statements.filter { $0.hasPrefix("UPDATE jobs") && $0.contains("SET state = 'running'") }
-            #expect(claims.count == 2, "the analysis and the Jira delivery were claimed, the Slack delivery was not: \(claims.count) claims")
+            #expect(claims.count == 3, "the analysis, the Jira delivery and the Slack edit with its key were claimed, the first Slack delivery was not: \(claims.count) claims")
             let notifications = try await JobQueue(database: database).jobs(kind: Outbox.jobKind)
-            #expect(notifications.map(\.state) == ["done", "done"])
-            #expect(notifications.map(\.attempts) == [1, 1])
+            #expect(notifications.map(\.state) == ["done", "done", "done"])
+            #expect(notifications.map(\.attempts) == [1, 1, 1])
+            #expect(notifications.last?.payload.contains(#""channel":"slack""#) == true && notifications.last?.payload.contains("itsm_linked") == true)
         }
     }
 }

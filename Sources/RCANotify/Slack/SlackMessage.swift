@@ -26,7 +26,8 @@ public enum SlackMessage {
     static func state(_ ticket: TicketSnapshot) -> String {
         var parts: [String]
         switch ticket.status {
-        case "acknowledged": parts = [":white_check_mark: Acknowledged" + (ticket.ackUser.map { " by \(escape($0))" } ?? "")]
+        case "acknowledged":
+            parts = [":white_check_mark: Acknowledged" + (ticket.ackUser.map { " by \(escape($0))" } ?? "") + (ticket.ackTs.map { " at \(shortTime($0))" } ?? "")]
         case "in_progress": parts = [":hammer_and_wrench: In progress"]
         default: parts = [":rotating_light: Open"]
         }
@@ -37,15 +38,31 @@ public enum SlackMessage {
         return parts.joined(separator: " · ")
     }
 
-    static func blocks(_ ticket: TicketSnapshot) -> JSONValue {
-        let emoji = switch ticket.severity {
-        case "Critical": "🔴"
-        case "High": "🟠"
-        case "Medium": "🟡"
-        default: "🔵"
+    /// `2026-12-07T02:30:15.123Z` as `2026-12-07 02:30 UTC`.
+    static func shortTime(_ timestamp: String) -> String {
+        timestamp.count >= 16 ? String(timestamp.prefix(16)).replacingOccurrences(of: "T", with: " ") + " UTC" : timestamp
+    }
+
+    /// The header line: the severity while the ticket is open, its state once someone took it or closed it,
+    /// so that a glance at the channel tells what still needs a person.
+    static func header(_ ticket: TicketSnapshot) -> String {
+        switch ticket.status {
+        case "acknowledged": return "✅ Acknowledged · \(ticket.headline)"
+        case "in_progress": return "🛠️ In progress · \(ticket.headline)"
+        default:
+            let emoji = switch ticket.severity {
+            case "Critical": "🔴"
+            case "High": "🟠"
+            case "Medium": "🟡"
+            default: "🔵"
+            }
+            return "\(emoji) \(ticket.headline)"
         }
+    }
+
+    static func blocks(_ ticket: TicketSnapshot) -> JSONValue {
         var blocks: [JSONValue] = [
-            .object(["type": "header", "text": .object(["type": "plain_text", "text": .string(limit("\(emoji) \(ticket.headline)", 150)), "emoji": true])]),
+            .object(["type": "header", "text": .object(["type": "plain_text", "text": .string(limit(header(ticket), 150)), "emoji": true])]),
             .object([
                 "type": "section",
                 "fields": .array([
