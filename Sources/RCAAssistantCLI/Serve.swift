@@ -55,11 +55,17 @@ struct Serve: AsyncParsableCommand {
                 throw error
             }
             let started = StartFlag()
+            let doctor = Doctor(configuration: configuration)
             let paths = configuration.role.servesWebhooks ? dependencies.parsers.map(\.endpoint) : []
             let app = buildApplication(dependencies) { port in
                 started.set()
                 for line in StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: paths) {
                     Console.print(line)
+                }
+                Task {
+                    for finding in await doctor.integrations() where finding.outcome == .problem {
+                        logger.warning("integration check failed: \(finding.line)")
+                    }
                 }
             }
             let group = ServiceGroup(

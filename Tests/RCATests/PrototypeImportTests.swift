@@ -241,3 +241,45 @@ struct PrototypeImportTests {
         }
     }
 }
+
+@Suite("import-prototype and doctor on the command line", .serialized)
+struct PrototypeCommandTests {
+    @Test("import-prototype prints what it imported and skipped; a second run imports nothing; a file that is not a prototype database is one line and exit 1")
+    func importCommand() async throws {
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await PrototypeDatabase.make(at: folder.appendingPathComponent("rca.db").path)
+
+        let first = try await CommandProcess.run(["import-prototype", "rca.db"], environment: [:], directory: folder)
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = first.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Imported 3 tickets, 3 audit entries and 1 users.")
+        #expect(lines.contains("1 open tickets were past their SLA and are marked Breached (no notification was sent)."))
+        #expect(lines.contains("Skipped tickets: its status \"closed\" is not open, in_progress or acknowledged: 1 (ADF-odd)"))
+        #expect(lines.contains("Skipped users: its password hash is not a bcrypt hash, so its password could not be checked: 1 (plain@company.com)"))
+
+        let second = try await CommandProcess.run(["import-prototype", "rca.db"], environment: [:], directory: folder)
+        #expect(second.status == 0 && second.stdout.hasPrefix("Imported 0 tickets, 0 audit entries and 0 users.\n"))
+        #expect(second.stdout.contains("Skipped tickets: a ticket with this id is already here: 3"))
+
+        try Data("not a database".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        let refused = try await CommandProcess.run(["import-prototype", "notes.txt"], environment: [:], directory: folder)
+        #expect(refused.status == 1 && refused.stdout.isEmpty)
+        #expect(refused.stderr.hasPrefix("rca-assistant: notes.txt is not a SQLite database") && refused.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("doctor prints a line per integration and exits 1 when one is wrong")
+    func doctorCommand() async throws {
+        let vendors = try await FakeVendors.start()
+        defer { Task { await vendors.server.stop() } }
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try await CommandProcess.run(["migrate"], environment: [:], directory: folder)
+        let right = try await CommandProcess.run(["doctor"], environment: vendors.environment, directory: folder)
+        #expect(right.status == 0, "\(right.stdout)\(right.stderr)")
+        #expect(right.stdout.split(separator: "\n").count == 8 && right.stdout.contains("Jira: ok: signed in as Ops Bot; project ED is visible"))
+        let wrong = try await CommandProcess.run(["doctor"], environment: vendors.environment.merging(["JIRA_PROJECT_KEY": "XX"]) { $1 }, directory: folder)
+        #expect(wrong.status == 1)
+        #expect(wrong.stdout.contains("Jira: problem: signed in as Ops Bot, but project XX is not visible (404) (check JIRA_PROJECT_KEY)"))
+    }
+}

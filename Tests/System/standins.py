@@ -118,6 +118,8 @@ class Slack(StandIn):
         name = url.path.rsplit("/", 1)[-1]
         arguments = json.loads(body) if body else {}
         with self.lock:
+            if name == "auth.test":
+                return 200, {"ok": True, "url": "https://system-test.slack.com/", "team": "System test", "user": "rca_assistant"}, {}
             if name in ("chat.postMessage", "chat.update") and "channel" not in arguments:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}
             if name == "chat.postMessage":
@@ -170,6 +172,10 @@ class Jira(StandIn):
             return 401, {"errorMessages": ["You are not authenticated."], "errors": {}}, {}
         path = url.path
         arguments = json.loads(body) if body else {}
+        if method == "GET" and path == "/rest/api/3/myself":
+            return 200, {"accountId": "system-test", "displayName": "System test", "active": True}, {}
+        if method == "GET" and path.startswith("/rest/api/3/project/"):
+            return 200, {"id": "10000", "key": path.rsplit("/", 1)[-1], "name": "System test"}, {}
         with self.lock:
             if method == "POST" and path == "/rest/api/3/issue":
                 key = f"OPS-{len(self.issues) + 1}"
@@ -211,6 +217,8 @@ class OpenAIModel(StandIn):
         return {"error": {"message": "Rate limit reached for requests", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
 
     def handle(self, method, url, headers, body):
+        if method == "GET" and url.path.endswith("/models"):
+            return 200, {"object": "list", "data": [{"id": "stand-in", "object": "model", "created": 0, "owned_by": "system-test"}]}, {}
         request = json.loads(body)
         with self.lock:
             self.calls += 1
@@ -248,6 +256,8 @@ class Databricks(StandIn):
     def handle(self, method, url, headers, body):
         if headers.get("Authorization") != "Bearer dapi-system-test":
             return 401, {"error_code": "PERMISSION_DENIED", "message": "Invalid access token."}, {}
+        if url.path == "/api/2.1/jobs/list":
+            return 200, {"jobs": [], "has_more": False}, {}
         run_id = parse_qs(url.query).get("run_id", [""])[0]
         with self.lock:
             self.calls += 1

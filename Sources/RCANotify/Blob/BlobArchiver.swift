@@ -17,11 +17,17 @@ public struct BlobArchiver: Notifier {
 
     /// `containerSASURL`: `https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…`.
     public init?(containerSASURL: String, httpClient: HTTPClient, timeout: Duration) {
+        guard let (container, sas) = Self.split(containerSASURL) else { return nil }
+        containerURL = container
+        self.sas = sas
+        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Azure Blob Storage", secrets: [sas] + sas.split(separator: "&").map(String.init))
+    }
+
+    /// The container's URL and its SAS query, or nil when the text is not a container SAS URL.
+    public static func split(_ containerSASURL: String) -> (container: String, sas: String)? {
         let parts = containerSASURL.split(separator: "?", maxSplits: 1).map(String.init)
         guard parts.count == 2, parts[1].contains("sig="), let url = URL(string: parts[0]), url.host != nil else { return nil }
-        containerURL = VendorHTTP.base(parts[0])
-        sas = parts[1]
-        http = NotifyHTTP(client: httpClient, timeout: timeout, service: "Azure Blob Storage", secrets: [sas] + sas.split(separator: "&").map(String.init))
+        return (VendorHTTP.base(parts[0]), parts[1])
     }
 
     public func handles(_ reason: NotificationReason) -> Bool { reason == .opened }

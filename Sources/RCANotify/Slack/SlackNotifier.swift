@@ -102,7 +102,7 @@ public struct SlackNotifier: Notifier {
         return answer
     }
 
-    static func encode(_ text: String) -> String {
+    public static func encode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
     }
 }

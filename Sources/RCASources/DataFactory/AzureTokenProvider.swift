@@ -70,7 +70,7 @@ public final class AzureTokenProvider: Sendable {
         return token
     }
 
-    static func formEncode(_ value: String) -> String {
+    public static func formEncode(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
