@@ -22,6 +22,16 @@ struct WebhookRoutes: Sendable {
         let ticket_ids: [String]
         let payload_id: Int64
         var reason: String?
+        /// The first ticket, under the prototype's name, for senders written against it.
+        var ticket_id: String?
+
+        init(status: String, ticket_ids: [String], payload_id: Int64, reason: String? = nil) {
+            self.status = status
+            self.ticket_ids = ticket_ids
+            self.payload_id = payload_id
+            self.reason = reason
+            self.ticket_id = ticket_ids.first
+        }
     }
 
     func register(on router: Router<AppRequestContext>) {

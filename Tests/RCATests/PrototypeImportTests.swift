@@ -175,6 +175,9 @@ struct PrototypeImportTests {
                 #expect(try await APIHarness.login(client, "john@company.com", password: "wrong-password-123").status == .unauthorized)
                 let resent = try await WebhookHarness.post(client, "/azure-monitor", try Fixture.data("constructed/adf-log-v2-dimensions.json"))
                 #expect(try WebhookHarness.answer(resent).ticket_ids == ["ADF-20251129T143022-a3f2c1"])
+                let prototypeAnswer = try #require(try JSONSerialization.jsonObject(with: Data(resent.body.readableBytesView)) as? [String: Any])
+                #expect(prototypeAnswer["status"] as? String == "duplicate_ignored" && prototypeAnswer["ticket_id"] as? String == "ADF-20251129T143022-a3f2c1",
+                        "the prototype's answer to a repeat")
                 let databricks = Data(#"{"event_type":"jobs.on_failure","workspace_id":1234,"run":{"run_id":11223344},"job":{"job_id":42,"name":"orders_notebook"}}"#.utf8)
                 let rerun = try await WebhookHarness.post(client, "/databricks-monitor", databricks)
                 #expect(try WebhookHarness.answer(rerun).ticket_ids == ["DBX-20251129T050000-c2"])
