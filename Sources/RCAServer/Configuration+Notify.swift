@@ -32,7 +32,10 @@ public struct NotificationSettings: Sendable {
     public var teamsWebhookURL: String?
     public var pagerDuty: (routingKey: String, eventsURL: String)?
     public var outgoingWebhook: (url: String, secret: String)?
-    public var blobContainerSASURL: String?
+    /// The payload archive's container and credential (`AZURE_BLOB_CONTAINER_SAS_URL`,
+    /// `AZURE_STORAGE_CONNECTION_STRING` with `AZURE_BLOB_CONTAINER`, or
+    /// `AZURE_BLOB_CONTAINER_URL` with the service principal).
+    public var blobArchive: (target: BlobArchiveTarget, variable: String)?
     public var timeoutSeconds: Int
 }
 
@@ -64,14 +67,43 @@ extension NotificationSettings {
         outgoingWebhook = try Self.group(reader, required: ["OUTGOING_WEBHOOK_URL", "OUTGOING_WEBHOOK_SECRET"]).map { values throws(ConfigurationError) in
             (try reader.url("OUTGOING_WEBHOOK_URL", default: ""), values[1])
         }
-        blobContainerSASURL = reader.optional("AZURE_BLOB_CONTAINER_SAS_URL")
-        if let sas = blobContainerSASURL, BlobArchiver(containerSASURL: sas, httpClient: .shared, timeout: .seconds(1)) == nil {
-            throw ConfigurationError(
-                variable: "AZURE_BLOB_CONTAINER_SAS_URL",
-                problem: "expected a container SAS URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…"
-            )
-        }
+        blobArchive = try Self.blobArchive(reader)
         timeoutSeconds = try reader.integer("NOTIFY_TIMEOUT_SECONDS", default: 10, range: 1...120)
+    }
+
+    /// The archive's container from whichever of its three forms is set; more than one is a mistake.
+    private static func blobArchive(_ reader: VariableReader) throws(ConfigurationError) -> (target: BlobArchiveTarget, variable: String)? {
+        let forms = ["AZURE_BLOB_CONTAINER_SAS_URL", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_BLOB_CONTAINER_URL"].filter { reader.optional($0) != nil }
+        guard let variable = forms.first else { return nil }
+        guard forms.count == 1 else {
+            throw ConfigurationError(variable: forms[1], problem: "set only one of AZURE_BLOB_CONTAINER_SAS_URL, AZURE_STORAGE_CONNECTION_STRING and AZURE_BLOB_CONTAINER_URL")
+        }
+        let value = reader.optional(variable) ?? ""
+        switch variable {
+        case "AZURE_BLOB_CONTAINER_SAS_URL":
+            guard let target = BlobArchiveTarget(containerSASURL: value) else {
+                throw ConfigurationError(variable: variable, problem: "expected a container SAS URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…")
+            }
+            return (target, variable)
+        case "AZURE_STORAGE_CONNECTION_STRING":
+            guard let container = reader.optional("AZURE_BLOB_CONTAINER") else {
+                throw ConfigurationError(variable: "AZURE_BLOB_CONTAINER", problem: "is required with AZURE_STORAGE_CONNECTION_STRING (the container's name)")
+            }
+            do {
+                return (try BlobArchiveTarget(connectionString: value, container: container), variable)
+            } catch {
+                throw ConfigurationError(variable: error.description.hasPrefix("expected a container name") ? "AZURE_BLOB_CONTAINER" : variable, problem: error.description)
+            }
+        default:
+            guard let credentials = try ServerConfiguration.dataFactory(reader)?.credentials else {
+                throw ConfigurationError(variable: "AZURE_CLIENT_ID", problem: "AZURE_BLOB_CONTAINER_URL needs the service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET")
+            }
+            do {
+                return (try BlobArchiveTarget(containerURL: value, credentials: credentials), variable)
+            } catch {
+                throw ConfigurationError(variable: variable, problem: error.description)
+            }
+        }
     }
 
     /// The values of variables that go together: all set, or none (nil).

@@ -67,7 +67,7 @@ public struct Doctor: Sendable {
         if let jira = configuration.notifications.jira { findings.append(contentsOf: await self.jira(jira)) }
         if let databricks = configuration.databricks { findings.append(await self.databricks(databricks.workspace, token: databricks.token)) }
         if let factory = configuration.dataFactory { findings.append(contentsOf: await azure(factory)) }
-        if let sas = configuration.notifications.blobContainerSASURL { findings.append(await blob(sas)) }
+        if let archive = configuration.notifications.blobArchive { findings.append(await blob(archive.target, variable: archive.variable)) }
         let silent: [(String, Bool)] = [
             ("Teams", configuration.notifications.teamsWebhookURL != nil),
             ("PagerDuty", configuration.notifications.pagerDuty != nil),
@@ -234,20 +234,13 @@ public struct Doctor: Sendable {
         }
     }
 
-    func blob(_ sasURL: String) async -> DoctorFinding {
-        guard let (container, sas) = BlobArchiver.split(sasURL) else {
-            return .problem("Blob archive", "not a container URL with a SAS token", "AZURE_BLOB_CONTAINER_SAS_URL")
-        }
-        let answer = await call(
-            "Blob archive", .GET, "\(container)?restype=container&comp=list&maxresults=1&\(sas)", headers: [("x-ms-version", "2021-08-06")],
-            hostVariable: "AZURE_BLOB_CONTAINER_SAS_URL"
-        )
-        guard case .success(let exchange) = answer else { return answer.unreachable }
-        switch exchange.status {
-        case 200: return .ok("Blob archive", "the container answers to the SAS token")
-        case 403: return .problem("Blob archive", "the SAS token was refused (expired, or without list and write permissions)", "AZURE_BLOB_CONTAINER_SAS_URL")
-        case 404: return .problem("Blob archive", "the container does not exist", "AZURE_BLOB_CONTAINER_SAS_URL")
-        default: return .problem("Blob archive", "answered \(exchange.status)", "AZURE_BLOB_CONTAINER_SAS_URL")
+    func blob(_ target: BlobArchiveTarget, variable: String) async -> DoctorFinding {
+        let archiver = BlobArchiver(target: target, httpClient: VendorHTTP.sharedClient, timeout: .seconds(10))
+        do {
+            try await archiver.checkContainer()
+            return .ok("Blob archive", "the container \(target.containerURL) answers to the \(variable == "AZURE_BLOB_CONTAINER_URL" ? "service principal's token" : "credential")")
+        } catch {
+            return .problem("Blob archive", error.message, variable)
         }
     }
 }

@@ -50,7 +50,7 @@ struct NotifyJobHandler: JobHandler {
                 completing: completion
             )
             if notifier.channel == "jira", existing == nil {
-                try await database.transaction { sql in
+                _ = try await database.transaction { sql in
                     try await outbox.enqueue(ticketID: ticket.id, reason: .itsmLinked, skipping: notifier.channel, on: sql)
                 }
             }

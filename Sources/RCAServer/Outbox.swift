@@ -30,8 +30,8 @@ public func makeNotifiers(_ settings: NotificationSettings, httpClient: HTTPClie
     if let webhook = settings.outgoingWebhook {
         notifiers.append(OutgoingWebhookNotifier(url: webhook.url, secret: webhook.secret, httpClient: httpClient, timeout: timeout))
     }
-    if let sas = settings.blobContainerSASURL, let archiver = BlobArchiver(containerSASURL: sas, httpClient: httpClient, timeout: timeout) {
-        notifiers.append(archiver)
+    if let archive = settings.blobArchive {
+        notifiers.append(BlobArchiver(target: archive.target, httpClient: httpClient, timeout: timeout))
     }
     return notifiers
 }

@@ -21,6 +21,8 @@ struct NotifierCase: Sendable, CustomTestStringConvertible {
     /// Strings that must never appear in an error.
     let secrets: [String]
     let make: @Sendable (_ baseURL: String, _ timeout: Duration) -> any Notifier
+    /// Paths a successful delivery also writes to after `path` (the archive's analysis blob), always answered with success.
+    var followingPaths: [String] = []
 
     var testDescription: String { name }
 
@@ -58,9 +60,9 @@ struct NotifierCase: Sendable, CustomTestStringConvertible {
         NotifierCase(name: "webhook", path: "/hooks/rca-secret-path-7", success: "", successStatus: .noContent, secrets: ["rca-secret-path-7", webhookSecret]) { base, timeout in
             OutgoingWebhookNotifier(url: base + "/hooks/rca-secret-path-7", secret: webhookSecret, httpClient: .shared, timeout: timeout)
         },
-        NotifierCase(name: "blob", path: "/archive/2026-11-29/GEN-20261129T060000-0a1b2c3d-payload.json", success: "", successStatus: .created, secrets: [sasSignature]) { base, timeout in
+        NotifierCase(name: "blob", path: "/archive/2026-11-29/GEN-20261129T060000-0a1b2c3d-payload.json", success: "", successStatus: .created, secrets: [sasSignature], make: { base, timeout in
             BlobArchiver(containerSASURL: base + "/archive?sv=2022-11-02&ss=b&srt=co&sp=wc&" + sasSignature, httpClient: .shared, timeout: timeout)!
-        },
+        }, followingPaths: ["/archive/2026-11-29/GEN-20261129T060000-0a1b2c3d-analysis.json"]),
     ]
 
     static let ticket = TicketSnapshot(
@@ -78,7 +80,8 @@ struct NotifierConformanceTests {
     static func run(_ notifierCase: NotifierCase, _ answers: [ScriptedAnswers.Answer], timeout: Duration = .seconds(10)) async throws -> (Result<RemoteReference, DeliveryError>, ScriptedAnswers) {
         let script = ScriptedAnswers()
         for answer in answers { script.enqueue(notifierCase.path, answer) }
-        let server = try await LocalHTTPServer.start(script.router(paths: [notifierCase.path]))
+        for path in notifierCase.followingPaths { script.always(path, .init(.created, body: "")) }
+        let server = try await LocalHTTPServer.start(script.router(paths: [notifierCase.path] + notifierCase.followingPaths))
         let notifier = notifierCase.make(server.baseURL, timeout)
         let result: Result<RemoteReference, DeliveryError>
         do {

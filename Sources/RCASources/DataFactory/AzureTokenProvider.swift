@@ -30,16 +30,23 @@ public struct AzureCredentials: Sendable {
 public final class AzureTokenProvider: Sendable {
     private let credentials: AzureCredentials
     private let http: VendorHTTP
+    private let scope: String
     private let cached = Mutex<(token: String, expires: Date)?>(nil)
 
-    init(credentials: AzureCredentials, http: VendorHTTP) {
+    /// `scope` is the resource the tokens are for (`https://storage.azure.com/.default`…);
+    /// by default the management API that `credentials` name.
+    init(credentials: AzureCredentials, http: VendorHTTP, scope: String? = nil) {
         self.credentials = credentials
         self.http = http
+        self.scope = scope ?? credentials.managementURL.description + "/.default"
     }
 
-    func token() async throws(EnrichmentError) -> String {
+    public convenience init(credentials: AzureCredentials, scope: String, timeout: Duration) {
+        self.init(credentials: credentials, http: VendorHTTP(client: VendorHTTP.sharedClient, timeout: timeout), scope: scope)
+    }
+
+    public func token() async throws(EnrichmentError) -> String {
         if let current = cached.withLock({ $0 }), current.expires > Date() { return current.token }
-        let scope = credentials.managementURL.description + "/.default"
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", credentials.clientID),
