@@ -32,6 +32,17 @@ psql_admin() { psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qtA 
 if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'rca'")" != 1 ]; then
     psql_admin -c "CREATE ROLE rca LOGIN CREATEDB PASSWORD 'rca'"
 fi
+# rca_entra signs in with a password even though the others are trusted: the
+# test of Entra ID tokens as passwords (PostgresTokenPasswordTests) sets its
+# password to a token and must be refused a wrong one.
+if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'rca_entra'")" != 1 ]; then
+    psql_admin -c "CREATE ROLE rca_entra LOGIN PASSWORD NULL"
+fi
+psql_admin -c "ALTER ROLE rca CREATEROLE" -c "GRANT rca_entra TO rca" 2>/dev/null
+if ! grep -q '^host all rca_entra ' "$dir/pg_hba.conf"; then
+    as_owner sed -i '1i host all rca_entra 127.0.0.1/32 scram-sha-256' "$dir/pg_hba.conf"
+    as_owner "$bin/pg_ctl" -D "$dir" reload >/dev/null
+fi
 if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'rca'")" != 1 ]; then
     psql_admin -c "CREATE DATABASE rca OWNER rca"
 fi

@@ -58,6 +58,9 @@ public struct ServerConfiguration: Sendable {
     /// PostgreSQL connection; off behind a pooler that cannot keep them
     /// (PgBouncer before 1.21 in transaction mode).
     public var preparedStatements: Bool
+    /// `DATABASE_AZURE_AD=true`: the service principal whose Entra ID tokens are
+    /// the PostgreSQL password (Azure Database for PostgreSQL), renewed before they end.
+    public var databaseAzureAD: AzureCredentials?
     /// Whether live events go through PostgreSQL `NOTIFY` so that dashboards on
     /// every replica see them; only for several replicas on PostgreSQL.
     public var shareLiveEvents: Bool
@@ -155,6 +158,15 @@ public struct ServerConfiguration: Sendable {
         notifications = try NotificationSettings(reader)
         databasePoolSize = try reader.integer("DATABASE_POOL_SIZE", default: Database.defaultPostgresConnections, range: 1...500)
         preparedStatements = try reader.boolean("PREPARED_STATEMENTS", default: true)
+        if try reader.boolean("DATABASE_AZURE_AD", default: false) {
+            guard database?.isPostgres == true else {
+                throw ConfigurationError(variable: "DATABASE_AZURE_AD", problem: "needs a PostgreSQL DATABASE_URL (Azure Database for PostgreSQL)")
+            }
+            guard let credentials = dataFactory?.credentials else {
+                throw ConfigurationError(variable: "DATABASE_AZURE_AD", problem: "needs the service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET")
+            }
+            databaseAzureAD = credentials
+        }
         shareLiveEvents = try reader.boolean("SHARE_LIVE_EVENTS", default: false)
         if shareLiveEvents, database?.isPostgres != true {
             throw ConfigurationError(variable: "SHARE_LIVE_EVENTS", problem: "needs a PostgreSQL DATABASE_URL; a single SQLite process already sees all its events")

@@ -1,5 +1,6 @@
 import Logging
 import RCACore
+import RCASources
 import RCAStore
 
 /// Where a secret in use came from, so that the console can say what it did.
@@ -70,11 +71,21 @@ public enum ServerStartup {
         do {
             return try await Database.open(
                 configuration.effectiveDatabase, logger: logger,
-                postgresConnections: configuration.databasePoolSize, preparedStatements: configuration.preparedStatements
+                postgresConnections: configuration.databasePoolSize, preparedStatements: configuration.preparedStatements,
+                tokenPassword: configuration.databaseAzureAD.map(Self.entraIDPassword)
             )
         } catch {
             throw ConfigurationError(variable: configuration.databaseVariable, problem: error.reason)
         }
+    }
+
+    /// The scope of Entra ID tokens that Azure Database for PostgreSQL takes as passwords.
+    static let postgresTokenScope = "https://ossrdbms-aad.database.windows.net/.default"
+
+    /// The service principal's tokens as the PostgreSQL password.
+    static func entraIDPassword(_ credentials: AzureCredentials) -> PostgresTokenPassword {
+        let tokens = AzureTokenProvider(credentials: credentials, scope: postgresTokenScope, timeout: .seconds(10))
+        return PostgresTokenPassword { try await tokens.tokenAndRenewal() }
     }
 
     /// Applies pending migrations, or says which variable points at the database that refused them.

@@ -22,7 +22,7 @@ public final class Database: Sendable {
 
     private enum Backend: Sendable {
         case sqlite(writer: SQLiteConnection, reader: SQLiteConnection, writeLock: AsyncLock, checkpointer: Task<Void, Never>)
-        case postgres(client: PostgresClient, runTask: Task<Void, Never>, acquireTimeout: Duration)
+        case postgres(pool: PostgresPool, acquireTimeout: Duration)
     }
 
     private init(dialect: Dialect, location: DatabaseLocation, backend: Backend, logger: Logger, statements: PostgresStatementCache? = nil) {
@@ -51,16 +51,37 @@ public final class Database: Sendable {
         connectTimeout: Duration = .seconds(5),
         walRestartFrames: Int = 32_768,
         postgresConnections: Int = defaultPostgresConnections,
-        preparedStatements: Bool = true
+        preparedStatements: Bool = true,
+        tokenPassword: PostgresTokenPassword? = nil
     ) async throws(DatabaseError) -> Database {
         switch location {
         case .sqlite(let path):
             return try await openSQLite(path: path, location: location, logger: logger, walRestartFrames: walRestartFrames)
         case .postgres(let endpoint):
-            return try await openPostgres(
+            var endpoint = endpoint
+            var firstRenewal: Date?
+            if let tokenPassword {
+                do {
+                    let (token, renewAt) = try await tokenPassword.fetch()
+                    endpoint.password = token
+                    firstRenewal = renewAt
+                } catch {
+                    throw .unavailable("cannot get an access token for PostgreSQL: \(error)")
+                }
+            }
+            let database = try await openPostgres(
                 endpoint, location: location, logger: logger, connectTimeout: connectTimeout, maximumConnections: postgresConnections,
                 statements: preparedStatements ? PostgresStatementCache() : nil
             )
+            if let tokenPassword, let firstRenewal, case .postgres(let pool, _) = database.backend {
+                let opened = endpoint
+                pool.renew(with: tokenPassword, firstRenewal: firstRenewal, logger: logger) { token in
+                    var renewed = opened
+                    renewed.password = token
+                    return PostgresClient(configuration: Self.clientConfiguration(renewed, connectTimeout: connectTimeout, maximumConnections: postgresConnections), backgroundLogger: Self.poolLogger(logger))
+                }
+            }
+            return database
         }
     }
 
@@ -177,24 +198,14 @@ public final class Database: Sendable {
         } catch {
             throw .unavailable("cannot connect to \(endpoint): \(Database.describe(error))")
         }
-        var configuration = PostgresClient.Configuration(
-            host: endpoint.host,
-            port: endpoint.port,
-            username: endpoint.username,
-            password: endpoint.password,
-            database: endpoint.database,
-            tls: endpoint.clientTLS
+        let client = PostgresClient(
+            configuration: clientConfiguration(endpoint, connectTimeout: connectTimeout, maximumConnections: maximumConnections),
+            backgroundLogger: poolLogger(logger)
         )
-        configuration.options.connectTimeout = connectTimeout
-        configuration.options.maximumConnections = maximumConnections
-        var poolLogger = logger
-        poolLogger.logLevel = max(logger.logLevel, .warning)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
-        let runTask = Task { await client.run() }
         let database = Database(
             dialect: .postgres,
             location: location,
-            backend: .postgres(client: client, runTask: runTask, acquireTimeout: connectTimeout),
+            backend: .postgres(pool: PostgresPool(client), acquireTimeout: connectTimeout),
             logger: logger,
             statements: statements
         )
@@ -205,6 +216,26 @@ public final class Database: Sendable {
             throw .unavailable("cannot connect to \(endpoint): \(error.reason)")
         }
         return database
+    }
+
+    private static func clientConfiguration(_ endpoint: PostgresEndpoint, connectTimeout: Duration, maximumConnections: Int) -> PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.username,
+            password: endpoint.password,
+            database: endpoint.database,
+            tls: endpoint.clientTLS
+        )
+        configuration.options.connectTimeout = connectTimeout
+        configuration.options.maximumConnections = maximumConnections
+        return configuration
+    }
+
+    private static func poolLogger(_ logger: Logger) -> Logger {
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .warning)
+        return poolLogger
     }
 
     /// One direct connection attempt, so that a wrong host, port, password or
@@ -232,8 +263,8 @@ public final class Database: Sendable {
         switch backend {
         case .sqlite(_, let reader, _, _):
             return try await body(reader.sql(queryLogLevel: .trace))
-        case .postgres(let client, _, let timeout):
-            return try await withPostgresSQL(client, timeout: timeout, body)
+        case .postgres(let pool, let timeout):
+            return try await withPostgresSQL(pool.client, timeout: timeout, body)
         }
     }
 
@@ -247,8 +278,8 @@ public final class Database: Sendable {
         switch backend {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock { try await body(writer.sql(queryLogLevel: .trace)) }
-        case .postgres(let client, _, let timeout):
-            return try await withPostgresSQL(client, timeout: timeout, body)
+        case .postgres(let pool, let timeout):
+            return try await withPostgresSQL(pool.client, timeout: timeout, body)
         }
     }
 
@@ -279,8 +310,8 @@ public final class Database: Sendable {
                 try await Self.beginImmediatePolling(sql, for: lockWait)
                 return try await Self.inTransaction(sql, begin: nil, body)
             }
-        case .postgres(let client, _, let timeout):
-            return try await withPostgresSQL(client, timeout: timeout) { sql in
+        case .postgres(let pool, let timeout):
+            return try await withPostgresSQL(pool.client, timeout: timeout) { sql in
                 try await Self.inTransaction(sql, begin: "BEGIN", body)
             }
         }
@@ -336,8 +367,8 @@ public final class Database: Sendable {
     /// Listens on `channel` until cancelled or the connection fails, calling
     /// `handle` with each payload (PostgreSQL `LISTEN`; returns at once on SQLite).
     public func listen(channel: String, _ handle: @escaping @Sendable (String) async -> Void) async throws {
-        guard case .postgres(let client, _, _) = backend else { return }
-        try await client.withConnection { connection in
+        guard case .postgres(let pool, _) = backend else { return }
+        try await pool.client.withConnection { connection in
             try await connection.listen(on: channel) { notifications in
                 for try await notification in notifications {
                     await handle(notification.payload)
@@ -367,9 +398,8 @@ public final class Database: Sendable {
                 try? await reader.close()
                 try? await writer.close()
             }
-        case .postgres(_, let runTask, _):
-            runTask.cancel()
-            await runTask.value
+        case .postgres(let pool, _):
+            await pool.shutdown()
         }
     }
 

@@ -31,7 +31,7 @@ public final class AzureTokenProvider: Sendable {
     private let credentials: AzureCredentials
     private let http: VendorHTTP
     private let scope: String
-    private let cached = Mutex<(token: String, expires: Date)?>(nil)
+    private let cached = Mutex<(token: String, renewAt: Date)?>(nil)
 
     /// `scope` is the resource the tokens are for (`https://storage.azure.com/.default`…);
     /// by default the management API that `credentials` name.
@@ -46,7 +46,13 @@ public final class AzureTokenProvider: Sendable {
     }
 
     public func token() async throws(EnrichmentError) -> String {
-        if let current = cached.withLock({ $0 }), current.expires > Date() { return current.token }
+        try await tokenAndRenewal().token
+    }
+
+    /// The token and the time from which the next call fetches a new one:
+    /// a fifth of its lifetime, at most two minutes, before it ends.
+    public func tokenAndRenewal() async throws(EnrichmentError) -> (token: String, renewAt: Date) {
+        if let current = cached.withLock({ $0 }), current.renewAt > Date() { return current }
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", credentials.clientID),
@@ -73,8 +79,9 @@ public final class AzureTokenProvider: Sendable {
         }
         guard let token = json["access_token"].string else { throw .invalidResponse("token endpoint answered without access_token") }
         let lifetime = json["expires_in"].double ?? 3600
-        cached.withLock { $0 = (token, Date().addingTimeInterval(max(lifetime - 120, 30))) }
-        return token
+        let renewal = (token, Date().addingTimeInterval(max(lifetime - min(120, lifetime / 5), 1)))
+        cached.withLock { $0 = renewal }
+        return renewal
     }
 
     public static func formEncode(_ value: String) -> String {
