@@ -27,6 +27,8 @@ public struct TicketSnapshot: Sendable, Equatable {
     public var ackUser: String?
     /// When the ticket was acknowledged, for messages that show who closed it and when.
     public var ackTs: String?
+    /// The ticket's audit trail, filled in only for channels that archive it (`needsRawPayload`).
+    public var auditTrail: [AuditLine] = []
     public var finopsTeam: String?
     public var finopsOwner: String?
     public var finopsCostCenter: String?
@@ -106,6 +108,21 @@ public enum NotificationReason: String, Sendable, Codable, CaseIterable {
     case itsmLinked = "itsm_linked"
 }
 
+/// One line of a ticket's audit trail as an archive keeps it.
+public struct AuditLine: Sendable, Equatable {
+    public let timestamp: String
+    public let action: String
+    public let user: String?
+    public let details: String?
+
+    public init(timestamp: String, action: String, user: String?, details: String?) {
+        self.timestamp = timestamp
+        self.action = action
+        self.user = user
+        self.details = details
+    }
+}
+
 /// A remote object a notifier made for a ticket: a Slack message, a Jira
 /// issue, a PagerDuty incident, a blob. Recorded before the delivery job
 /// completes, so that later deliveries update it instead of making another.
@@ -158,9 +175,9 @@ public protocol Notifier: Sendable {
     var displayName: String { get }
     /// Whether this reason is worth a delivery on this channel.
     func handles(_ reason: NotificationReason) -> Bool
-    /// Whether a new ticket's delivery needs the webhook body as received
-    /// (the archive does); the others are spared reading it, up to
-    /// `MAX_BODY_BYTES` each.
+    /// Whether a new ticket's delivery needs the webhook body as received and
+    /// the audit trail (the archive does); the others are spared reading
+    /// them, the body being up to `MAX_BODY_BYTES`.
     var needsRawPayload: Bool { get }
     /// Looks for a remote object an earlier attempt made but did not get to
     /// record (a crash between the call and the commit); nil if none or if

@@ -28,12 +28,18 @@ struct NotifyJobHandler: JobHandler {
         guard let notifier = notifiers[payload.channel] else {
             throw JobFailure.permanent("the \(payload.channel) channel is not configured any more")
         }
-        guard let ticket = try await snapshot(payload.ticket_id) else { return }
+        guard var current = try await snapshot(payload.ticket_id) else { return }
         let deliveries = DeliveryStore(database: database)
-        guard let record = try await deliveries.acquire(ticketID: ticket.id, channel: notifier.channel, for: lease) else {
-            throw JobFailure.retryAfter(.seconds(2), "another worker is delivering to \(notifier.displayName) for \(ticket.id)")
+        guard let record = try await deliveries.acquire(ticketID: current.id, channel: notifier.channel, for: lease) else {
+            throw JobFailure.retryAfter(.seconds(2), "another worker is delivering to \(notifier.displayName) for \(current.id)")
         }
-        let payloadBytes = notifier.needsRawPayload && payload.reason == .opened ? try await rawPayload(ticket.id) : nil
+        let payloadBytes = notifier.needsRawPayload && payload.reason == .opened ? try await rawPayload(current.id) : nil
+        if payloadBytes != nil {
+            current.auditTrail = try await TicketStore(database: database).audit(ticketID: current.id).map { entry in
+                AuditLine(timestamp: entry.timestamp, action: entry.action, user: entry.userName, details: entry.details.map(Redactor.redact))
+            }
+        }
+        let ticket = current
         do {
             var existing = record.remoteID.map { RemoteReference(id: $0, location: record.location) }
             if existing == nil, record.attempts > 1, let found = try await notifier.lookUp(ticket) {

@@ -120,6 +120,29 @@ struct BlobArchiveTests {
         #expect(forms.first?.contains("grant_type=client_credentials") == true)
     }
 
+    @Test("through the pipeline, the analysis blob holds the root cause and the audit trail so far", arguments: TestBackend.enabled)
+    func archivedAnalysisAndAudit(backend: TestBackend) async throws {
+        let storage = try await FakeBlobStorage.start()
+        defer { Task { await storage.server.stop() } }
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = PipelineHarness(database: database, environment: [
+                "AZURE_BLOB_CONTAINER_SAS_URL": "\(storage.server.baseURL)/rcatest/rca-archive?sv=2022-11-02&sr=c&sp=cwl&sig=abc",
+            ])
+            let id = try await harness.run { client, harness in
+                let id = try await harness.post(client, generic: ["resource": "sales_load", "error_message": "java.lang.OutOfMemoryError: Java heap space"])
+                try await harness.settle(id)
+                try await eventually(20, "both blobs are written") { storage.puts.withLock { $0.count } == 2 }
+                return id
+            }
+            let analysisPut = try #require(storage.puts.withLock { $0.last })
+            #expect(analysisPut.path.hasSuffix("/\(id)-analysis.json") && analysisPut.query.contains("sig=abc"))
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(analysisPut.body.utf8)) as? [String: Any])
+            #expect((document["rca_result"] as? String)?.isEmpty == false)
+            let actions = (document["audit_trail"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
+            #expect(actions.first == "Ticket Created" && actions.count >= 2, "\(actions)")
+        }
+    }
+
     @Test("the archive's settings: each form, and the mistakes each one names", arguments: [
         (["AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=\(accountKey)"], "AZURE_BLOB_CONTAINER: is required with AZURE_STORAGE_CONNECTION_STRING (the container's name)"),
         (["AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=\(accountKey)", "AZURE_BLOB_CONTAINER": "Bad_Name"],

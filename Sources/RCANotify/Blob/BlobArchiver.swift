@@ -59,7 +59,7 @@ public struct BlobArchiver: Notifier {
         return RemoteReference(id: location)
     }
 
-    /// The ticket's analysis as the archive keeps it beside the payload (already redacted).
+    /// The ticket's analysis and audit trail as the archive keeps them beside the payload (already redacted).
     static func analysisDocument(_ ticket: TicketSnapshot) -> Data {
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         let document: JSONValue = .object([
@@ -68,6 +68,9 @@ public struct BlobArchiver: Notifier {
             "error_type": text(ticket.errorType), "category": text(ticket.category), "rca_result": text(ticket.rootCause),
             "confidence": text(ticket.confidence), "recommendations": .array(ticket.recommendations.map(JSONValue.string)),
             "error_message": text(ticket.errorMessage), "finops_team": text(ticket.finopsTeam), "first_seen": .string(ticket.firstSeen),
+            "audit_trail": .array(ticket.auditTrail.map { line in
+                .object(["timestamp": .string(line.timestamp), "action": .string(line.action), "user": text(line.user), "details": text(line.details)])
+            }),
         ])
         return Data(document.jsonText.utf8)
     }
