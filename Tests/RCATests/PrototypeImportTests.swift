@@ -271,6 +271,29 @@ struct PrototypeCommandTests {
         #expect(refused.stderr.hasPrefix("rca-assistant: notes.txt is not a SQLite database") && refused.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test("serve logs a warning for each integration whose check fails, and starts anyway")
+    func serveChecksAtStart() async throws {
+        let vendors = try await FakeVendors.start()
+        defer { Task { await vendors.server.stop() } }
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let environment = vendors.environment.merging(["SLACK_BOT_TOKEN": "xoxb-revoked", "DATABRICKS_TOKEN": "dapi-old"]) { $1 }
+        let server = try CommandProcess(["serve", "--port", "0"], environment: environment, directory: folder)
+        let output = try await server.waitForOutput(containing: "Webhook")
+        #expect(try await httpGet("http://127.0.0.1:\(try CommandLineTests.port(in: output))/ready").status == 200, "it started anyway")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !(server.standardError.contains("check SLACK_BOT_TOKEN") && server.standardError.contains("check DATABRICKS_TOKEN")), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        server.signal(SIGTERM)
+        _ = try await server.waitForExit()
+        let warnings = server.standardError.split(separator: "\n").filter { $0.contains("integration check failed") }
+        #expect(warnings.count == 2, "\(server.standardError)")
+        #expect(warnings.contains { $0.contains("Slack: problem: the bot token was refused: invalid_auth (check SLACK_BOT_TOKEN)") })
+        #expect(warnings.contains { $0.contains("(check DATABRICKS_TOKEN)") })
+        #expect(!server.standardError.contains("xoxb-revoked"), "the token itself is not logged")
+    }
+
     @Test("doctor prints a line per integration and exits 1 when one is wrong")
     func doctorCommand() async throws {
         let vendors = try await FakeVendors.start()
