@@ -44,10 +44,12 @@ public struct DoctorFinding: Sendable, Equatable {
 public struct Doctor: Sendable {
     let configuration: ServerConfiguration
     let http: VendorHTTP
+    let timeout: Duration
 
     public init(configuration: ServerConfiguration, timeout: Duration = .seconds(10)) {
         self.configuration = configuration
         self.http = VendorHTTP(client: VendorHTTP.sharedClient, timeout: timeout)
+        self.timeout = timeout
     }
 
     /// Every integration's finding, the database's first.
@@ -198,27 +200,20 @@ public struct Doctor: Sendable {
 
     func azure(_ settings: DataFactorySettings) async -> [DoctorFinding] {
         let credentials = settings.credentials
-        let form = [
-            ("grant_type", "client_credentials"), ("client_id", credentials.clientID), ("client_secret", credentials.clientSecret),
-            ("scope", credentials.managementURL.description + "/.default"),
-        ].map { "\($0)=\(AzureTokenProvider.formEncode($1))" }.joined(separator: "&")
-        guard let tokenURL = try? credentials.authorityHost.url([credentials.tenantID, "oauth2", "v2.0", "token"]) else {
-            return [.problem("Azure", "the tenant id cannot be part of a URL", "AZURE_TENANT_ID")]
-        }
-        let answer = await call(
-            "Azure", .POST, tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(form.utf8), hostVariable: "AZURE_AUTHORITY_HOST"
-        )
-        guard case .success(let exchange) = answer else { return [answer.unreachable] }
-        let json = try? JSONValue.parse(exchange.body)
-        guard exchange.status == 200, let token = json?["access_token"].string else {
-            let description = json?["error_description"].string ?? "HTTP \(exchange.status)"
-            let variable = switch true {
-            case description.contains("AADSTS90002"), description.contains("AADSTS900023"): "AZURE_TENANT_ID"
-            case description.contains("AADSTS700016"): "AZURE_CLIENT_ID"
-            case description.contains("AADSTS7000215"), description.contains("AADSTS7000222"): "AZURE_CLIENT_SECRET"
+        let tokens = AzureTokenProvider(credentials: credentials, scope: credentials.managementURL.description + "/.default", timeout: timeout)
+        let token: String
+        do {
+            token = try await tokens.token()
+        } catch {
+            let text = error.description
+            let variable = switch error {
+            case .timeout, .transport(_): "AZURE_AUTHORITY_HOST"
+            case _ where text.contains("AADSTS90002") || text.contains("AADSTS900023"): "AZURE_TENANT_ID"
+            case .refused(_): "AZURE_TENANT_ID"
+            case _ where text.contains("AADSTS700016"): "AZURE_CLIENT_ID"
             default: "AZURE_CLIENT_SECRET"
             }
-            return [.problem("Azure", "no token for the service principal: \(description.split(separator: "\n").first.map(String.init) ?? description)", variable)]
+            return [.problem("Azure", "no token for the service principal: \(text.split(separator: "\\").first.map(String.init) ?? text)", variable)]
         }
         guard let factory = settings.defaultFactory else {
             return [.ok("Azure", "the service principal gets a management token (no ADF_FACTORY_NAME to check access to)")]
@@ -235,7 +230,7 @@ public struct Doctor: Sendable {
     }
 
     func blob(_ target: BlobArchiveTarget, variable: String) async -> DoctorFinding {
-        let archiver = BlobArchiver(target: target, httpClient: VendorHTTP.sharedClient, timeout: .seconds(10))
+        let archiver = BlobArchiver(target: target, httpClient: VendorHTTP.sharedClient, timeout: timeout)
         do {
             try await archiver.checkContainer()
             return .ok("Blob archive", "the container \(target.containerURL) answers to the \(variable == "AZURE_BLOB_CONTAINER_URL" ? "service principal's token" : "credential")")

@@ -61,9 +61,15 @@ struct FakeVendors {
             }
             return json(.ok, #"{"jobs":[],"has_more":false}"#)
         }
-        router.post("/login/:tenant/oauth2/v2.0/token") { request, _ in
+        router.post("/login/:tenant/oauth2/v2.0/token") { request, context in
             var request = request
             let form = String(buffer: try await request.collectBody(upTo: 1 << 16))
+            guard context.parameters.get("tenant") == "contoso.onmicrosoft.com" else {
+                return json(.badRequest, #"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'unknown' not found. Check to make sure you have the correct tenant ID.","error_codes":[90002]}"#)
+            }
+            guard form.contains("client_id=00000000-0000-0000-0000-00000000abcd") else {
+                return json(.badRequest, #"{"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier 'x' was not found in the directory 'Contoso'.","error_codes":[700016]}"#)
+            }
             guard form.contains("client_secret=azure-good") else {
                 return json(.unauthorized, #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.\r\nTrace ID: 1","error_codes":[7000215]}"#)
             }
@@ -138,6 +144,8 @@ struct DoctorTests {
         ("JIRA_PROJECT_KEY", "XX", "Jira"),
         ("DATABRICKS_TOKEN", "dapi-old", "Databricks"),
         ("AZURE_CLIENT_SECRET", "rotated", "Azure"),
+        ("AZURE_TENANT_ID", "fabrikam.onmicrosoft.com", "Azure"),
+        ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-0000000000ff", "Azure"),
         ("ADF_FACTORY_NAME", "adf-gone", "Azure"),
         ("AZURE_BLOB_CONTAINER_SAS_URL", "SAS:bad", "Blob archive"),
     ])

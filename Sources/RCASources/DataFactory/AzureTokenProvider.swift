@@ -84,7 +84,7 @@ public final class AzureTokenProvider: Sendable {
         return renewal
     }
 
-    public static func formEncode(_ value: String) -> String {
+    static func formEncode(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
