@@ -42,7 +42,13 @@ struct ImportPrototype: AsyncParsableCommand {
                 throw CommandError(message: error.description)
             }
             let report = try await withMigratedDatabase { database in
-                try await PrototypeImporter(database: database).run(tables, role: role)
+                do {
+                    return try await PrototypeImporter(database: database).run(tables, role: role)
+                } catch {
+                    throw CommandError(
+                        message: "the import stopped: \(Database.describe(error)); every ticket imported so far is complete, and running the command again imports the rest"
+                    )
+                }
             }
             for line in report.summaryLines { Console.print(line) }
         }

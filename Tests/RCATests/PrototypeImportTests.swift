@@ -164,6 +164,29 @@ struct PrototypeImportTests {
         }
     }
 
+    @Test("a history larger than one batch comes over whole, with each ticket's audit lines; a row repeated in the file is named", arguments: TestBackend.enabled)
+    func manyBatches(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let count = PrototypeImporter.batchSize * 2 + 17
+            var tickets: [PrototypeTables.Row] = (0..<count).map { index in
+                ["id": "ADF-20251129T000000-\(index)", "timestamp": "2025-11-29T00:00:00", "run_id": "run-\(index)", "status": "acknowledged", "pipeline": "pl_\(index % 7)"]
+            }
+            tickets.append(["id": "ADF-20251129T000000-5", "timestamp": "2025-11-29T00:00:00", "run_id": "run-other", "status": "open"])
+            let audit: [PrototypeTables.Row] = (0..<count).flatMap { index in
+                ["Ticket Created", "Ticket Closed"].map { ["ticket_id": "ADF-20251129T000000-\(index)", "timestamp": "2025-11-29 00:0\(index % 10):00", "action": $0] }
+            }
+            let tables = PrototypeTables(tickets: tickets, auditTrail: audit, users: [])
+            let report = try await PrototypeImporter(database: database).run(tables, role: .viewer)
+            #expect(report.tickets == count && report.auditEntries == count * 2)
+            #expect(report.skipped.map { "\($0.table) \($0.key): \($0.reason)" } == ["tickets ADF-20251129T000000-5: its id or run appears earlier in the file"])
+            let store = TicketStore(database: database)
+            #expect(try await store.audit(ticketID: "ADF-20251129T000000-\(count - 1)").map(\.action) == ["Ticket Created", "Ticket Closed", "Imported"])
+            #expect(try await store.find(dedupKey: "adf:run:run-\(PrototypeImporter.batchSize + 3)")?.id == "ADF-20251129T000000-\(PrototypeImporter.batchSize + 3)")
+            let again = try await PrototypeImporter(database: database).run(tables, role: .viewer)
+            #expect(again.isEmpty && again.skipped.filter { $0.table == "audit_trail" }.count == count * 2)
+        }
+    }
+
     @Test("an imported account signs in with its old password; a resent alert of an imported run folds into the imported ticket")
     func importedWorkCarriesOn() async throws {
         try await TestDatabase.with(.sqlite) { database, testDatabase in

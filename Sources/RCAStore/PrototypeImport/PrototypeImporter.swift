@@ -6,7 +6,7 @@ import SQLKit
 /// it left out with the reason, so that a person can check the result.
 public struct PrototypeImportReport: Sendable, Equatable {
     /// One row the import left out: its table, the row's key and why.
-    public struct Skipped: Sendable, Equatable {
+    public struct Skipped: Error, Sendable, Equatable {
         public let table: String
         public let key: String
         public let reason: String
@@ -29,7 +29,9 @@ public struct PrototypeImportReport: Sendable, Equatable {
 /// imported ticket. Slack, Jira and Blob references become delivery records,
 /// so later updates edit the prototype's Slack message instead of posting a
 /// new one. Running it again adds nothing: rows already here are skipped.
-/// Everything is written in one transaction, so a failure leaves no half import.
+/// Tickets are written `batchSize` at a time, each with its audit lines and
+/// references in the same transaction, so a failure leaves no half ticket
+/// and running again finishes the import.
 public struct PrototypeImporter: Sendable {
     private let database: Database
 
@@ -37,75 +39,156 @@ public struct PrototypeImporter: Sendable {
         self.database = database
     }
 
+    /// Tickets written per transaction, with their audit lines and references:
+    /// a large history goes in as many short transactions, and a run that
+    /// stops half-way is finished by running it again.
+    public static let batchSize = 250
+
     public func run(_ tables: PrototypeTables, role: UserRole, now: Date = Date()) async throws -> PrototypeImportReport {
-        try await database.transaction { sql in
-            var report = PrototypeImportReport()
-            var imported: Set<String> = []
-            var breached: [String] = []
-            for row in tables.tickets {
-                switch try await Self.importTicket(row, now: now, on: sql) {
-                case .imported(let id, let pastDeadline):
-                    imported.insert(id)
-                    report.tickets += 1
-                    if pastDeadline { breached.append(id) }
-                case .skipped(let key, let reason):
-                    report.skipped.append(.init(table: "tickets", key: key, reason: reason))
-                }
-            }
-            for row in tables.auditTrail {
-                let key = row["id"] ?? "\(row["ticket_id"] ?? "?") \(row["action"] ?? "?")"
-                guard let ticketID = row["ticket_id"], imported.contains(ticketID) else {
-                    report.skipped.append(.init(table: "audit_trail", key: key, reason: "its ticket was not imported in this run"))
+        var report = PrototypeImportReport()
+        var prepared: [PreparedTicket] = []
+        var seenIDs: Set<String> = []
+        var seenKeys: Set<String> = []
+        for row in tables.tickets {
+            switch Self.prepare(row, now: now) {
+            case .success(let ticket):
+                guard !seenIDs.contains(ticket.id), !seenKeys.contains(ticket.dedupKey) else {
+                    report.skipped.append(.init(table: "tickets", key: ticket.id, reason: "its id or run appears earlier in the file"))
                     continue
                 }
-                guard let timestamp = row["timestamp"].flatMap(PrototypeTime.normalized) else {
-                    report.skipped.append(.init(table: "audit_trail", key: key, reason: "its timestamp is missing or not a date"))
-                    continue
-                }
-                try await Self.insertAudit(row, ticketID: ticketID, timestamp: timestamp, on: sql)
-                report.auditEntries += 1
+                seenIDs.insert(ticket.id)
+                seenKeys.insert(ticket.dedupKey)
+                prepared.append(ticket)
+            case .failure(let skipped):
+                report.skipped.append(skipped)
             }
-            for id in imported {
-                try await TicketStore.appendAudit(ticketID: id, action: "Imported", details: "from the Python prototype's database", on: sql)
+        }
+        var auditByTicket: [String: [PrototypeTables.Row]] = [:]
+        for row in tables.auditTrail {
+            guard let ticketID = row["ticket_id"], seenIDs.contains(ticketID) else {
+                report.skipped.append(.init(table: "audit_trail", key: Self.auditKey(row), reason: "its ticket was not imported in this run"))
+                continue
             }
-            for id in breached {
-                try await TicketStore.appendAudit(ticketID: id, action: "SLA Breached", details: "past its deadline when imported; no notification sent", on: sql)
+            auditByTicket[ticketID, default: []].append(row)
+        }
+        for batch in prepared.chunked(Self.batchSize) {
+            let entries = batch.map { (ticket: $0, audits: auditByTicket[$0.id] ?? []) }
+            let outcome = try await database.transaction { sql in
+                try await Self.importBatch(entries, now: now, on: sql)
             }
-            report.breachedAtImport = breached.count
+            report.tickets += outcome.tickets
+            report.auditEntries += outcome.auditEntries
+            report.breachedAtImport += outcome.breachedAtImport
+            report.skipped += outcome.skipped
+        }
+        let users = try await database.transaction { sql in
+            var outcome = PrototypeImportReport()
             for row in tables.users {
                 if let reason = try await Self.importUser(row, role: role, now: now, on: sql) {
-                    report.skipped.append(.init(table: "users", key: row["email"] ?? "?", reason: reason))
+                    outcome.skipped.append(.init(table: "users", key: row["email"] ?? "?", reason: reason))
                 } else {
-                    report.users += 1
+                    outcome.users += 1
                 }
             }
-            return report
+            return outcome
         }
+        report.users = users.users
+        report.skipped += users.skipped
+        return report
     }
 
-    private enum TicketOutcome {
-        case imported(id: String, pastDeadline: Bool)
-        case skipped(key: String, reason: String)
+    private static func auditKey(_ row: PrototypeTables.Row) -> String {
+        row["id"] ?? "\(row["ticket_id"] ?? "?") \(row["action"] ?? "?")"
     }
 
-    private static func importTicket(_ row: PrototypeTables.Row, now: Date, on sql: any SQLDatabase) async throws -> TicketOutcome {
+    /// A prototype ticket checked and turned into this store's row, ready to insert.
+    struct PreparedTicket: Sendable {
+        let id: String
+        let dedupKey: String
+        let columns: [(String, any Encodable & Sendable)]
+        let references: [(channel: String, id: String, location: String?)]
+        let pastDeadline: Bool
+    }
+
+    /// Inserts the tickets of one batch that are not here yet, with their references and audit lines.
+    private static func importBatch(
+        _ batch: [(ticket: PreparedTicket, audits: [PrototypeTables.Row])], now: Date, on sql: any SQLDatabase
+    ) async throws -> PrototypeImportReport {
+        var outcome = PrototypeImportReport()
+        var present: [String: String] = [:]
+        let ids = batch.map(\.ticket.id)
+        let keys = batch.map(\.ticket.dedupKey)
+        for row in try await sql.raw("SELECT id, dedup_key FROM tickets WHERE id IN (\(binds: ids)) OR dedup_key IN (\(binds: keys))").all() {
+            let id = try row.decode(column: "id", as: String.self)
+            present[id] = id
+            present[try row.decode(column: "dedup_key", as: String.self)] = id
+        }
+        var fresh: [(ticket: PreparedTicket, audits: [PrototypeTables.Row])] = []
+        for entry in batch {
+            guard let other = present[entry.ticket.id] ?? present[entry.ticket.dedupKey] else {
+                fresh.append(entry)
+                continue
+            }
+            let reason = other == entry.ticket.id ? "a ticket with this id is already here" : "its run already has ticket \(other) here"
+            outcome.skipped.append(.init(table: "tickets", key: entry.ticket.id, reason: reason))
+            outcome.skipped += entry.audits.map { .init(table: "audit_trail", key: auditKey($0), reason: "its ticket was not imported in this run") }
+        }
+        guard let first = fresh.first else { return outcome }
+        let names = first.ticket.columns.map(\.0).joined(separator: ", ")
+        for chunk in fresh.chunked(100) {
+            let rows: [SQLQueryString] = chunk.map { "(\(binds: $0.ticket.columns.map(\.1)))" }
+            try await sql.raw("INSERT INTO tickets (\(unsafeRaw: names)) VALUES " + rows.joined(separator: ", ")).run()
+        }
+        let stamp = Timestamp.string(from: now)
+        let references: [SQLQueryString] = fresh.flatMap { entry in
+            entry.ticket.references.map { "(\(bind: entry.ticket.id), \(bind: $0.channel), \(bind: $0.id), \(bind: $0.location), 'imported', \(bind: stamp), 1)" }
+        }
+        for chunk in references.chunked(500) {
+            try await sql.raw(
+                "INSERT INTO deliveries (ticket_id, channel, remote_id, location, last_reason, updated_at, attempts) VALUES " + chunk.joined(separator: ", ")
+            ).run()
+        }
+        var auditRows: [SQLQueryString] = []
+        for entry in fresh {
+            for row in entry.audits {
+                guard let timestamp = row["timestamp"].flatMap(PrototypeTime.normalized) else {
+                    outcome.skipped.append(.init(table: "audit_trail", key: auditKey(row), reason: "its timestamp is missing or not a date"))
+                    continue
+                }
+                auditRows.append("(\(binds: auditValues(row, ticketID: entry.ticket.id, timestamp: timestamp)))")
+            }
+        }
+        for chunk in auditRows.chunked(500) {
+            try await sql.raw("INSERT INTO audit_trail (\(unsafeRaw: auditColumns.joined(separator: ", "))) VALUES " + chunk.joined(separator: ", ")).run()
+        }
+        let breached = fresh.filter(\.ticket.pastDeadline)
+        let lines: [(ticketID: String, action: String, details: String?)] =
+            fresh.map { ($0.ticket.id, "Imported", "from the Python prototype's database") }
+            + breached.map { ($0.ticket.id, "SLA Breached", "past its deadline when imported; no notification sent") }
+        for chunk in lines.chunked(8) {
+            try await TicketStore.appendAudits(Array(chunk), on: sql)
+        }
+        outcome.tickets = fresh.count
+        outcome.auditEntries = auditRows.count
+        outcome.breachedAtImport = breached.count
+        return outcome
+    }
+
+    private static func prepare(_ row: PrototypeTables.Row, now: Date) -> Result<PreparedTicket, PrototypeImportReport.Skipped> {
+        func skip(_ key: String, _ reason: String) -> Result<PreparedTicket, PrototypeImportReport.Skipped> {
+            .failure(.init(table: "tickets", key: key, reason: reason))
+        }
         guard let id = row["id"], PrototypeText.isTicketID(id) else {
-            return .skipped(key: row["id"] ?? "?", reason: "its id is missing or holds characters a ticket id may not (letters, digits, . _ : - only, up to 100)")
+            return skip(row["id"] ?? "?", "its id is missing or holds characters a ticket id may not (letters, digits, . _ : - only, up to 100)")
         }
         guard let timestamp = row["timestamp"].flatMap(PrototypeTime.normalized) else {
-            return .skipped(key: id, reason: "its timestamp is missing or not a date")
+            return skip(id, "its timestamp is missing or not a date")
         }
         guard let status = row["status"].flatMap(TicketStatus.init(rawValue:)) else {
-            return .skipped(key: id, reason: "its status \"\(row["status"] ?? "")\" is not open, in_progress or acknowledged")
+            return skip(id, "its status \"\(row["status"] ?? "")\" is not open, in_progress or acknowledged")
         }
         let source = PrototypeRunKey.source(ticketID: id)
         let dedupKey = PrototypeRunKey.dedupKey(source: source, runID: row["run_id"], ticketID: id)
-        let existing = try await sql.raw(
-            "SELECT id, dedup_key FROM tickets WHERE id = \(bind: id) OR dedup_key = \(bind: dedupKey)"
-        ).all()
-        if let other = try existing.first?.decode(column: "id", as: String.self) {
-            return .skipped(key: id, reason: other == id ? "a ticket with this id is already here" : "its run already has ticket \(other) here")
-        }
         let slaSeconds = row["sla_seconds"].flatMap(PrototypeNumber.int)
         let deadline = slaSeconds.flatMap { seconds in
             Timestamp.date(from: timestamp).map { Timestamp.string(from: $0.addingTimeInterval(TimeInterval(seconds))) }
@@ -128,36 +211,28 @@ public struct PrototypeImporter: Sendable {
             ("occurrence_count", 1), ("first_seen", timestamp), ("last_seen", timestamp), ("source_status", "firing"),
             ("analysis_state", "done"), ("analysis_engine", "prototype"), ("updated_at", ackTime ?? timestamp),
         ]
-        try await sql.raw(
-            "INSERT INTO tickets (\(unsafeRaw: columns.map(\.0).joined(separator: ", "))) VALUES (\(binds: columns.map(\.1)))"
-        ).run()
         let references: [(channel: String, id: String?, location: String?)] = [
             ("slack", row["slack_ts"], row["slack_channel"]), ("jira", row["itsm_ticket_id"], nil), ("blob", row["blob_log_url"], nil),
         ]
-        for reference in references {
-            guard let remoteID = reference.id else { continue }
-            try await sql.raw(
-                """
-                INSERT INTO deliveries (ticket_id, channel, remote_id, location, last_reason, updated_at, attempts)
-                VALUES (\(bind: id), \(bind: reference.channel), \(bind: remoteID), \(bind: reference.location), 'imported', \(bind: Timestamp.string(from: now)), 1)
-                """
-            ).run()
-        }
-        return .imported(id: id, pastDeadline: breached)
+        return .success(PreparedTicket(
+            id: id, dedupKey: dedupKey, columns: columns,
+            references: references.compactMap { reference in reference.id.map { (reference.channel, $0, reference.location) } },
+            pastDeadline: breached
+        ))
     }
 
-    private static func insertAudit(_ row: PrototypeTables.Row, ticketID: String, timestamp: String, on sql: any SQLDatabase) async throws {
-        let columns: [(String, any Encodable & Sendable)] = [
-            ("timestamp", timestamp), ("ticket_id", ticketID), ("pipeline", row["pipeline"]), ("run_id", row["run_id"]),
-            ("action", row["action"] ?? "Unknown"), ("user_name", row["user_name"]), ("user_empid", row["user_empid"]),
-            ("time_taken_seconds", row["time_taken_seconds"].flatMap(PrototypeNumber.int)),
-            ("mttr_minutes", row["mttr_minutes"].flatMap(Double.init)), ("sla_status", row["sla_status"]),
-            ("rca_summary", row["rca_summary"]), ("finops_team", row["finops_team"]), ("finops_owner", row["finops_owner"]),
-            ("details", row["details"]), ("itsm_ticket_id", row["itsm_ticket_id"]),
+    static let auditColumns = [
+        "timestamp", "ticket_id", "pipeline", "run_id", "action", "user_name", "user_empid", "time_taken_seconds", "mttr_minutes",
+        "sla_status", "rca_summary", "finops_team", "finops_owner", "details", "itsm_ticket_id",
+    ]
+
+    /// One prototype audit line's values, in the order of `auditColumns`.
+    private static func auditValues(_ row: PrototypeTables.Row, ticketID: String, timestamp: String) -> [any Encodable & Sendable] {
+        [
+            timestamp, ticketID, row["pipeline"], row["run_id"], row["action"] ?? "Unknown", row["user_name"], row["user_empid"],
+            row["time_taken_seconds"].flatMap(PrototypeNumber.int), row["mttr_minutes"].flatMap(Double.init), row["sla_status"],
+            row["rca_summary"], row["finops_team"], row["finops_owner"], row["details"], row["itsm_ticket_id"],
         ]
-        try await sql.raw(
-            "INSERT INTO audit_trail (\(unsafeRaw: columns.map(\.0).joined(separator: ", "))) VALUES (\(binds: columns.map(\.1)))"
-        ).run()
     }
 
     /// Adds one account; returns why it was left out, or nil when it was added.
@@ -288,5 +363,12 @@ extension PrototypeImportReport {
         }
         if isEmpty && skipped.isEmpty { lines.append("The prototype's tables are empty; nothing to import.") }
         return lines
+    }
+}
+
+extension Array {
+    /// The array cut into consecutive pieces of at most `size` elements.
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
