@@ -60,35 +60,6 @@ public struct DashboardSummary: Sendable, Equatable, Codable {
         case byPipeline = "by_pipeline"
         case byTeam = "by_team"
     }
-
-    /// The prototype's names for the same counts, written beside ours so that
-    /// its dashboards and scripts keep working (docs/migrating.md).
-    enum PrototypeKeys: String, CodingKey {
-        case totalTickets = "total_tickets"
-        case openTickets = "open_tickets"
-        case acknowledgedTickets = "acknowledged_tickets"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(total, forKey: .total)
-        try container.encode(open, forKey: .open)
-        try container.encode(inProgress, forKey: .inProgress)
-        try container.encode(acknowledged, forKey: .acknowledged)
-        try container.encode(slaBreached, forKey: .slaBreached)
-        try container.encode(recurrences, forKey: .recurrences)
-        try container.encodeIfPresent(avgAckTimeSeconds, forKey: .avgAckTimeSeconds)
-        try container.encodeIfPresent(mttrMinutes, forKey: .mttrMinutes)
-        try container.encode(bySeverity, forKey: .bySeverity)
-        try container.encode(bySource, forKey: .bySource)
-        try container.encode(byPipeline, forKey: .byPipeline)
-        try container.encode(byTeam, forKey: .byTeam)
-        try container.encode(days, forKey: .days)
-        var prototype = encoder.container(keyedBy: PrototypeKeys.self)
-        try prototype.encode(total, forKey: .totalTickets)
-        try prototype.encode(open, forKey: .openTickets)
-        try prototype.encode(acknowledged, forKey: .acknowledgedTickets)
-    }
 }
 
 /// An audit line as the audit viewer shows it.

@@ -464,6 +464,7 @@ struct DashboardAPITests {
                 let texts = await received.texts
                 #expect(texts.first?.contains("\"hello\"") == true)
                 #expect(texts.contains { $0.contains("\"type\":\"new_ticket\"") && $0.contains("\"ticket_id\":\"GEN-") })
+                #expect(texts.contains { $0.contains("\"event\":\"new_ticket\"") }, "the prototype's name for the event's type is sent too")
             }
         }
     }

@@ -125,13 +125,13 @@ struct PrototypeFieldNameTests {
     @Test("live events carry the prototype's event and new_status beside type and status, and read back unchanged")
     func liveEventFields() throws {
         let event = LiveEvent(.statusUpdate, ticketID: "ADF-1", status: "acknowledged", user: "ana@example.com")
-        let data = try JSONEncoder().encode(event)
+        let data = try JSONEncoder().encode(LiveEventMessage(event))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(object["event"] as? String == "status_update" && object["type"] as? String == "status_update")
         #expect(object["new_status"] as? String == "acknowledged" && object["status"] as? String == "acknowledged")
         #expect(object["ticket_id"] as? String == "ADF-1")
         #expect(try JSONDecoder().decode(LiveEvent.self, from: data) == event)
-        let created = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(LiveEvent(.newTicket, ticketID: "ADF-2"))) as? [String: Any])
+        let created = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(LiveEventMessage(LiveEvent(.newTicket, ticketID: "ADF-2")))) as? [String: Any])
         #expect(created["event"] as? String == "new_ticket" && created["new_status"] == nil)
     }
 }

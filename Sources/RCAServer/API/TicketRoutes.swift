@@ -77,6 +77,26 @@ struct TicketRoutes: Sendable {
         }
     }
 
+    /// The summary with the prototype's names for its counts beside ours, so
+    /// that the prototype's dashboards and scripts keep working.
+    struct PrototypeSummaryView: ResponseEncodable {
+        let summary: DashboardSummary
+
+        enum CodingKeys: String, CodingKey {
+            case totalTickets = "total_tickets"
+            case openTickets = "open_tickets"
+            case acknowledgedTickets = "acknowledged_tickets"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try summary.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(summary.total, forKey: .totalTickets)
+            try container.encode(summary.open, forKey: .openTickets)
+            try container.encode(summary.acknowledged, forKey: .acknowledgedTickets)
+        }
+    }
+
     struct DeliveryView: ResponseEncodable {
         let channel: String
         let remote_id: String?
@@ -127,7 +147,7 @@ struct TicketRoutes: Sendable {
         api.get("summary") { request, context in
             _ = try context.require(.viewer)
             let days = try Self.integer(request, "days", default: 14, range: 1...90)
-            return try await summaries.summary(days: days)
+            return PrototypeSummaryView(summary: try await summaries.summary(days: days))
         }
         api.get("audit-trail") { request, context in
             _ = try context.require(.viewer)

@@ -34,25 +34,28 @@ public struct LiveEvent: Sendable, Equatable, Codable {
         case ticketID = "ticket_id"
         case slaStatus = "sla_status"
     }
+}
 
-    /// The prototype's names, written beside ours so that its dashboards and
-    /// scripts keep working: `event` for `type`, `new_status` for `status`.
+/// A live event as a dashboard receives it: our fields, and beside them the
+/// prototype's names (`event` for `type`, `new_status` for `status`), so
+/// that its dashboards and scripts keep working.
+public struct LiveEventMessage: Encodable, Sendable {
+    public let event: LiveEvent
+
+    public init(_ event: LiveEvent) {
+        self.event = event
+    }
+
     enum PrototypeKeys: String, CodingKey {
         case event
         case newStatus = "new_status"
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(type, forKey: .type)
-        try container.encode(ticketID, forKey: .ticketID)
-        try container.encodeIfPresent(status, forKey: .status)
-        try container.encodeIfPresent(slaStatus, forKey: .slaStatus)
-        try container.encodeIfPresent(user, forKey: .user)
-        try container.encode(at, forKey: .at)
+        try event.encode(to: encoder)
         var prototype = encoder.container(keyedBy: PrototypeKeys.self)
-        try prototype.encode(type, forKey: .event)
-        try prototype.encodeIfPresent(status, forKey: .newStatus)
+        try prototype.encode(event.type, forKey: .event)
+        try prototype.encodeIfPresent(event.status, forKey: .newStatus)
     }
 }
 

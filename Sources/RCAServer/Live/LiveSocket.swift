@@ -53,7 +53,7 @@ struct LiveSocket: Sendable {
                     let hello = String(decoding: try encoder.encode(["type": "hello", "user": user.email]), as: UTF8.self)
                     try await outbound.write(.text(hello))
                     for await event in stream {
-                        let text = String(decoding: try encoder.encode(event), as: UTF8.self)
+                        let text = String(decoding: try encoder.encode(LiveEventMessage(event)), as: UTF8.self)
                         try await write(text, to: outbound)
                     }
                 }
