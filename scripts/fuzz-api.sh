@@ -25,12 +25,15 @@ wait_ready "$port"
 jwt="$(curl -fs "http://127.0.0.1:$port/api/login" -H 'Content-Type: application/json' \
     -d "{\"email\": \"admin@example.com\", \"password\": \"$password\"}" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
 
+# One worker: with two threads, Hypothesis's ast.parse calls meet CPython
+# 3.11's spurious "AST constructor recursion depth mismatch" SystemError
+# (python/cpython#106905), which ended a CI run with no fault in the API.
 output="${TEST_OUTPUT_DIR:-.build/test-output}/fuzz"
 mkdir -p "$output"
 if ! "$(dirname "$python")/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
     --checks not_a_server_error,response_schema_conformance,content_type_conformance \
     --header "Authorization: Bearer $jwt" --header "X-RCA-Token: $token" \
-    --max-time "$seconds" --request-timeout 10 --workers 2 --seed 42 \
+    --max-time "$seconds" --request-timeout 10 --workers 1 --seed 42 \
     --report junit --report-dir "$output" >"$output/schemathesis.txt" 2>&1; then
     tail -n 80 "$output/schemathesis.txt" >&2
     echo "fuzz-api: schemathesis found failures (full report in $output); server log:" >&2
