@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import RCANotify
+import RCASources
 
 /// Which notification channels are on, and how to reach them. A channel is
 /// on when its required variables are set; a partly configured channel
@@ -40,7 +41,8 @@ public struct NotificationSettings: Sendable {
 }
 
 extension NotificationSettings {
-    init(_ reader: VariableReader) throws(ConfigurationError) {
+    /// `azureCredentials`: the service principal, read once with Data Factory's settings.
+    init(_ reader: VariableReader, azureCredentials: AzureCredentials?) throws(ConfigurationError) {
         slack = try Self.group(reader, required: ["SLACK_BOT_TOKEN", "SLACK_CHANNEL"]).map { values throws(ConfigurationError) in
             Slack(
                 botToken: values[0], channel: values[1],
@@ -67,12 +69,14 @@ extension NotificationSettings {
         outgoingWebhook = try Self.group(reader, required: ["OUTGOING_WEBHOOK_URL", "OUTGOING_WEBHOOK_SECRET"]).map { values throws(ConfigurationError) in
             (try reader.url("OUTGOING_WEBHOOK_URL", default: ""), values[1])
         }
-        blobArchive = try Self.blobArchive(reader)
+        blobArchive = try Self.blobArchive(reader, azureCredentials: azureCredentials)
         timeoutSeconds = try reader.integer("NOTIFY_TIMEOUT_SECONDS", default: 10, range: 1...120)
     }
 
     /// The archive's container from whichever of its three forms is set; more than one is a mistake.
-    private static func blobArchive(_ reader: VariableReader) throws(ConfigurationError) -> (target: BlobArchiveTarget, variable: String)? {
+    private static func blobArchive(
+        _ reader: VariableReader, azureCredentials: AzureCredentials?
+    ) throws(ConfigurationError) -> (target: BlobArchiveTarget, variable: String)? {
         let forms = ["AZURE_BLOB_CONTAINER_SAS_URL", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_BLOB_CONTAINER_URL"].filter { reader.optional($0) != nil }
         guard let variable = forms.first else { return nil }
         guard forms.count == 1 else {
@@ -92,10 +96,10 @@ extension NotificationSettings {
             do {
                 return (try BlobArchiveTarget(connectionString: value, container: container), variable)
             } catch {
-                throw ConfigurationError(variable: error.description.hasPrefix("expected a container name") ? "AZURE_BLOB_CONTAINER" : variable, problem: error.description)
+                throw ConfigurationError(variable: error.concernsContainerName ? "AZURE_BLOB_CONTAINER" : variable, problem: error.description)
             }
         default:
-            guard let credentials = try ServerConfiguration.dataFactory(reader)?.credentials else {
+            guard let credentials = azureCredentials else {
                 throw ConfigurationError(variable: "AZURE_CLIENT_ID", problem: "AZURE_BLOB_CONTAINER_URL needs the service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET")
             }
             do {

@@ -155,7 +155,7 @@ public struct ServerConfiguration: Sendable {
         analysis = try AnalysisSettings(reader)
         sessionSeconds = try reader.integer("JWT_TTL_SECONDS", default: 86_400, range: 60...2_592_000)
         allowRegistration = try reader.boolean("ALLOW_REGISTRATION", default: false)
-        notifications = try NotificationSettings(reader)
+        notifications = try NotificationSettings(reader, azureCredentials: dataFactory?.credentials)
         databasePoolSize = try reader.integer("DATABASE_POOL_SIZE", default: Database.defaultPostgresConnections, range: 1...500)
         preparedStatements = try reader.boolean("PREPARED_STATEMENTS", default: true)
         if try reader.boolean("DATABASE_AZURE_AD", default: false) {

@@ -21,6 +21,8 @@ public struct BlobArchiveTarget: Sendable {
     /// Why a Blob setting cannot be used, in words for the variable's error line.
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
+        /// Whether the container's name, rather than the URL or connection string, is at fault.
+        public var concernsContainerName = false
     }
 
     /// `https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=…&sig=…`.
@@ -36,7 +38,7 @@ public struct BlobArchiveTarget: Sendable {
     /// or one holding `BlobEndpoint` and `SharedAccessSignature`, and the container's name.
     public init(connectionString: String, container: String) throws(Invalid) {
         guard Self.isContainerName(container) else {
-            throw Invalid(description: "expected a container name of 3-63 lower-case letters, digits and single hyphens")
+            throw Invalid(description: "expected a container name of 3-63 lower-case letters, digits and single hyphens", concernsContainerName: true)
         }
         var fields: [String: String] = [:]
         for part in connectionString.split(separator: ";") {
