@@ -59,9 +59,7 @@ struct Serve: AsyncParsableCommand {
             let paths = configuration.role.servesWebhooks ? dependencies.parsers.map(\.endpoint) : []
             let app = buildApplication(dependencies) { port in
                 started.set()
-                for line in StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: paths) {
-                    Console.print(line)
-                }
+                Console.print(StartupBanner.lines(for: prepared, listeningPort: port, webhookPaths: paths).joined(separator: "\n"))
                 Task {
                     for finding in await doctor.integrations() where finding.outcome == .problem {
                         logger.warning("integration check failed: \(finding.line)")
