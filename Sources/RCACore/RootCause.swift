@@ -94,6 +94,9 @@ public struct RootCauseAnalysis: Sendable, Equatable, Codable {
     public var fallbackReason: String?
     /// The ticket whose analysis this one reuses, when it came from the cache.
     public var cachedFrom: String?
+    /// What decided the conclusion: the rules engine's rule, catalog entry or
+    /// exception class, so that a responder and the audit can see why.
+    public var decidedBy: String?
 
     public init(
         rootCause: String,
@@ -136,6 +139,7 @@ public struct RootCauseAnalysis: Sendable, Equatable, Codable {
         case latencyMilliseconds = "latency_ms"
         case fallbackReason = "fallback_reason"
         case cachedFrom = "cached_from"
+        case decidedBy = "decided_by"
     }
 }
 

@@ -201,3 +201,32 @@ struct AnalyzeCommandTests {
         #expect(neither.stderr == "rca-assistant: give either an error text or --file, not both or neither\n")
     }
 }
+
+@Suite("Command line: evaluate")
+struct EvaluateCommandTests {
+    @Test("evaluate prints accuracy and misses, and exits 2 below a required floor; a broken corpus is refused by line")
+    func evaluate() async throws {
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("""
+        {"source": "t", "text": "java.lang.OutOfMemoryError: Java heap space", "category": "out_of_memory", "error_type": "OutOfMemoryError"}
+        {"source": "t", "text": "the weather was poor", "category": "platform_outage"}
+        """.utf8).write(to: folder.appendingPathComponent("corpus.jsonl"))
+
+        let passing = try await CommandProcess.run(["evaluate", "corpus.jsonl", "--require-category", "50"], environment: [:], directory: folder)
+        #expect(passing.status == 0)
+        #expect(passing.stdout.contains("Category:   1/2 = 50.0 %"))
+        #expect(passing.stdout.contains("line 2: platform_outage → unknown"))
+
+        let failing = try await CommandProcess.run(["evaluate", "corpus.jsonl", "--require-category", "90", "--json"], environment: [:], directory: folder)
+        #expect(failing.status == 2)
+        #expect(failing.stderr == "rca-assistant: category accuracy 50.0 % is below 90.0 %\n")
+        let json = try JSONSerialization.jsonObject(with: Data(failing.stdout.utf8)) as? [String: Any]
+        #expect(json?["category_correct"] as? Int == 1)
+
+        try Data("{\"text\": \"x\", \"category\": \"timeout\"}\n{oops}\n".utf8).write(to: folder.appendingPathComponent("broken.jsonl"))
+        let broken = try await CommandProcess.run(["evaluate", "broken.jsonl"], environment: [:], directory: folder)
+        #expect(broken.status == 1)
+        #expect(broken.stderr == "rca-assistant: broken.jsonl: line 2: not JSON\n")
+    }
+}

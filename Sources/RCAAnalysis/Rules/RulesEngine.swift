@@ -54,6 +54,7 @@ public struct RulesEngine: RootCauseAnalyzer {
                 evidence: evidence,
                 engine: .rules
             )
+            result.decidedBy = "rule \(rule.id)"
         } else {
             result = Self.unknown(input, text: text, facts: facts)
         }
