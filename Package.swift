@@ -57,7 +57,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/knowledge-base.json")],
+            resources: [.copy("Resources/knowledge-base.json"), .copy("Resources/lexicon.json"), .copy("Resources/catalog.json")],
             swiftSettings: strictSettings
         ),
         .target(

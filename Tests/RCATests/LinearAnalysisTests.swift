@@ -61,6 +61,7 @@ struct LinearAnalysisTests {
         var all: [(String, LinearPattern)] = []
         for compiled in engine.rules { all += compiled.patterns.map { ("rule \(compiled.rule.id)", $0) } }
         all += FactExtractor.allPatterns.map { ("fact extractor", $0) }
+        all += IdentifierFinder.allPatterns.map { ("identifier finder", $0) }
         all += Fingerprint.replacements.map { ("fingerprint", $0.0) }
         all += Redactor.replacements.map { ("redactor", $0.pattern) }
         all += RunReference.patterns.map { ("run reference", $0) }
@@ -82,6 +83,8 @@ struct LinearAnalysisTests {
             ("path", repeated("path=a/")), ("brackets", repeated("[A_B")), ("host", repeated("host: a.b.")),
             ("begin key", repeated("-----BEGIN RSA PRIVATE KEY-----\n")), ("run ids", repeated("run_id: 123")),
             ("tokens", repeated("Bearer eyJabcde.")), ("secret names", repeated("password: 1")),
+            ("gapped phrases", repeated("column table file token ")), ("identifiers", repeated("ErrorCode=A_B [C_D] ORA-12345 ")),
+            ("camel case", repeated("AbCdEfException")), ("contractions", repeated("doesn't can't ")), ("frames", repeated("\tat a.b(C.java:1)\n")),
         ]
     }
 

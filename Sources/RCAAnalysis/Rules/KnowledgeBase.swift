@@ -36,22 +36,29 @@ public struct KnowledgeBase: Sendable, Decodable {
 
     /// The knowledge base shipped with this build.
     public static func bundled() throws -> KnowledgeBase {
-        guard let url = Bundle.module.url(forResource: "knowledge-base", withExtension: "json") else {
-            throw KnowledgeBaseError.missing
-        }
-        return try JSONDecoder().decode(KnowledgeBase.self, from: Data(contentsOf: url))
+        try JSONDecoder().decode(KnowledgeBase.self, from: bundledResource("knowledge-base"))
     }
+}
+
+/// One of the JSON files the rules engine ships with.
+func bundledResource(_ name: String) throws -> Data {
+    guard let url = Bundle.module.url(forResource: name, withExtension: "json") else {
+        throw KnowledgeBaseError.missing
+    }
+    return try Data(contentsOf: url)
 }
 
 /// The knowledge base could not be loaded.
 public enum KnowledgeBaseError: Error, CustomStringConvertible {
     case missing
     case invalidPattern(rule: String, reason: String)
+    case invalidVocabulary(String)
 
     public var description: String {
         switch self {
         case .missing: "the rules knowledge base is missing from the build"
         case .invalidPattern(let rule, let reason): "rule \(rule): \(reason)"
+        case .invalidVocabulary(let reason): "analysis vocabulary: \(reason)"
         }
     }
 }

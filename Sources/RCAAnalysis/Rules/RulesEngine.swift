@@ -1,10 +1,14 @@
 import Foundation
 import RCACore
 
-/// The built-in analysis engine: matches the error text against the
-/// knowledge base, fills the matching rule's explanation with what the text
-/// names, and quotes the matched phrases as evidence. Needs no account and
-/// no network; it is the default and the fallback of the model engines.
+/// The built-in analysis engine. It weighs every signal of the error text:
+/// the first curated rule of the knowledge base that matches, the identifiers
+/// the text names (Spark error classes, vendor codes, exception classes, read
+/// through the catalog or their own words) and the failure vocabulary of its
+/// prose (`FailureClassifier`). A curated rule that agrees with the verdict
+/// gives its specific explanation; otherwise the category's guidance does.
+/// Needs no account and no network; it is the default and the fallback of
+/// the model engines.
 public struct RulesEngine: RootCauseAnalyzer {
     struct CompiledRule: Sendable {
         let rule: KnowledgeBase.Rule
@@ -12,8 +16,10 @@ public struct RulesEngine: RootCauseAnalyzer {
     }
 
     let rules: [CompiledRule]
+    let lexicon: Lexicon
+    let finder: IdentifierFinder
 
-    public init(knowledgeBase: KnowledgeBase) throws {
+    public init(knowledgeBase: KnowledgeBase, lexicon: Lexicon, catalog: Catalog) throws {
         rules = try knowledgeBase.rules.map { rule in
             let patterns = try rule.patterns.map { pattern throws(KnowledgeBaseError) in
                 do {
@@ -24,9 +30,16 @@ public struct RulesEngine: RootCauseAnalyzer {
             }
             return CompiledRule(rule: rule, patterns: patterns)
         }
+        self.lexicon = lexicon
+        finder = IdentifierFinder(catalog: catalog, lexicon: lexicon)
     }
 
-    /// The engine with the knowledge base shipped in this build.
+    /// The engine with the given knowledge base and the vocabulary and catalog shipped in this build.
+    public init(knowledgeBase: KnowledgeBase) throws {
+        try self.init(knowledgeBase: knowledgeBase, lexicon: .bundled(), catalog: .bundled())
+    }
+
+    /// The engine with the knowledge base, vocabulary and catalog shipped in this build.
     public init() throws {
         try self.init(knowledgeBase: .bundled())
     }
@@ -40,26 +53,52 @@ public struct RulesEngine: RootCauseAnalyzer {
         let start = ContinuousClock.now
         let text = TextWindow.bounded(input.errorText)
         let facts = FactExtractor.facts(in: text, details: input.details)
+        let scan = WordScanner.scan(text)
+        let identifiers = finder.identifiers(in: text, tokens: scan.tokens)
+        let matched = firstMatch(in: text)
+        let verdict = FailureClassifier().classify(
+            text: text, words: scan.words, hits: lexicon.hits(in: scan.words), identifiers: identifiers,
+            statedSQLSTATEs: finder.statedSQLSTATEs(in: text), rule: matched.map { (rule: $0.0, evidence: $0.1) }
+        )
         var result: RootCauseAnalysis
-        if let (rule, evidence) = firstMatch(in: text) {
+        if let verdict {
+            let rule = verdict.ruleAgrees ? matched?.0 : nil
+            let guidance = CategoryGuidance.of(verdict.category)
+            let literalType = rule.flatMap { $0.errorType.hasPrefix("{") ? nil : $0.errorType }
             result = RootCauseAnalysis(
-                rootCause: Self.fill(rule.rootCause, general: rule.rootCauseGeneral, facts: facts),
-                errorType: Self.errorType(rule.errorType, evidence: evidence, facts: facts, category: rule.category),
+                rootCause: rule.map { Self.fill($0.rootCause, general: $0.rootCauseGeneral, facts: facts) }
+                    ?? Self.explain(guidance, quoting: Self.line(of: text, at: verdict.position)),
+                errorType: FailureClassifier.errorType(identifiers: identifiers, ruleType: literalType, category: verdict.category),
                 affectedEntity: Self.affectedEntity(input, facts: facts),
-                severity: rule.severity,
-                confidence: rule.confidence,
-                recommendations: rule.recommendations.map { Self.fillGenerically($0, facts: facts) },
-                autoHealPossible: rule.autoHeal,
-                category: rule.category,
-                evidence: evidence,
+                severity: rule?.severity ?? guidance.severity,
+                confidence: verdict.confidence,
+                recommendations: (rule?.recommendations ?? guidance.recommendations).map { Self.fillGenerically($0, facts: facts) },
+                autoHealPossible: rule?.autoHeal ?? guidance.autoHeal,
+                category: verdict.category,
+                evidence: verdict.evidence,
                 engine: .rules
             )
-            result.decidedBy = "rule \(rule.id)"
+            result.decidedBy = verdict.decidedBy
         } else {
-            result = Self.unknown(input, text: text, facts: facts)
+            result = Self.unknown(input, text: text, facts: facts, identifiers: identifiers)
         }
         result.latencyMilliseconds = (ContinuousClock.now - start).wholeMilliseconds
         return result
+    }
+
+    /// The category's explanation with the line that decided it.
+    static func explain(_ guidance: CategoryGuidance, quoting line: String?) -> String {
+        guard let line, !line.isEmpty else { return guidance.summary }
+        return "\(guidance.summary). The error reads: \"\(line)\""
+    }
+
+    /// The line around a position of the text, trimmed to 200 characters.
+    static func line(of text: String, at position: String.Index?) -> String? {
+        guard let position else { return nil }
+        let start = text[..<position].lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
+        let end = text[position...].firstIndex(of: "\n") ?? text.endIndex
+        let line = text[start..<end].trimmingCharacters(in: .whitespaces)
+        return line.count > 200 ? String(line.prefix(199)) + "…" : line
     }
 
     /// The first rule with a matching pattern, and the phrases it matched.
@@ -115,30 +154,6 @@ public struct RulesEngine: RootCauseAnalyzer {
         return text
     }
 
-    /// Exceptions that only carry another error: the Spark error class inside says more.
-    static let wrapperExceptions: Set<String> = [
-        "AnalysisException", "Py4JJavaError", "SparkException", "PythonException", "ParseException",
-        "StreamingQueryException", "SparkRuntimeException", "SparkUpgradeException",
-    ]
-
-    /// The vendor's own code when the text has one, else the category's name.
-    static func errorType(_ template: String, evidence: [String], facts: Facts, category: FailureCategory) -> String {
-        switch template {
-        case "{exception}":
-            if let exception = facts.exception, !wrapperExceptions.contains(exception) { return exception }
-            return facts.sparkErrorClass ?? facts.exception ?? category.rawValue
-        case "{code}":
-            let code = evidence.compactMap { phrase -> String? in
-                if phrase.count > 2, phrase.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { return phrase }
-                let token = phrase.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "_" }).first.map(String.init) ?? phrase
-                return token.count > 2 && token.uppercased() == token || token.hasPrefix("AADSTS") ? token : nil
-            }.first
-            return code ?? facts.errorCode ?? facts.exception ?? category.rawValue
-        default:
-            return template
-        }
-    }
-
     static func affectedEntity(_ input: AnalysisInput, facts: Facts) -> String {
         var parts = [input.resource]
         if let activity = input.details["activity_name"] { parts.append("activity \(activity)") }
@@ -155,14 +170,14 @@ public struct RulesEngine: RootCauseAnalyzer {
 
     /// No signature matched: say so plainly, quote the text's first line,
     /// and give steps that are honest about what is known.
-    static func unknown(_ input: AnalysisInput, text: String, facts: Facts) -> RootCauseAnalysis {
+    static func unknown(_ input: AnalysisInput, text: String, facts: Facts, identifiers: [NamedIdentifier]) -> RootCauseAnalysis {
         let firstLine = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty } ?? ""
         let quoted = String(firstLine.prefix(200))
         return RootCauseAnalysis(
             rootCause: quoted.isEmpty
                 ? "The failure carries no error text, so its cause cannot be told from the alert"
                 : "No known failure signature matches this error; it reads: \(quoted)",
-            errorType: facts.errorCode ?? facts.sparkErrorClass ?? facts.exception ?? FailureCategory.unknown.rawValue,
+            errorType: FailureClassifier.errorType(identifiers: identifiers, ruleType: nil, category: .unknown),
             affectedEntity: affectedEntity(input, facts: facts),
             severity: .medium,
             confidence: .low,

@@ -1,0 +1,184 @@
+import Foundation
+import RCACore
+
+/// An identifier an error text names: a Spark or Delta error class, a
+/// vendor's code, or an exception class; with what it means and how
+/// specific it is.
+struct NamedIdentifier: Equatable {
+    enum Kind: Equatable {
+        /// A Spark or Delta error class, or a constant a catalog lists (`DRIVER_UNREACHABLE`).
+        case errorClass
+        /// A code the text labels as one (`ErrorCode=…`, `Error code: …`, `ORA-…`).
+        case code
+        /// A code name standing in prose (`TooManyRequests`, `ResourceDoesNotExist`).
+        case name
+        case exception
+        /// An HTTP status (`(503)`, `status code 429`).
+        case httpStatus
+    }
+
+    /// As written in the text (`UNRESOLVED_COLUMN.WITH_SUGGESTION`, `ORA-12541`).
+    let name: String
+    let kind: Kind
+    let position: String.Index
+    /// What it means, from the catalog or from its own words; nil when it only carries another error.
+    let category: FailureCategory?
+    /// Why it means that (`code ORA-12541`, `the words of SqlBatchWriteTimeout`).
+    let reason: String?
+    let fromCatalog: Bool
+
+    /// How specific it is, for choosing the error type: an error class (4),
+    /// a code that means something (3), an exception class that does (2),
+    /// one that only carries another error (1).
+    var rank: Int {
+        if kind == .errorClass { return 4 }
+        guard category != nil else { return 1 }
+        switch kind {
+        case .errorClass: return 4
+        case .code: return 3
+        case .name, .exception: return 2
+        case .httpStatus: return 1
+        }
+    }
+}
+
+/// Finds the identifiers of an error text, in the order they appear. Uses
+/// the tokens of `WordScanner` and three `LinearPattern`s, so the work is
+/// linear in the text.
+struct IdentifierFinder {
+    let catalog: Catalog
+    let lexicon: Lexicon
+
+    static let bracketedClass = LinearPattern.constant(#"\[([A-Z][A-Z0-9_]{2,100}+(?:\.[A-Z0-9_]{1,100}+){0,4})\]"#, caseInsensitive: false)
+    static let labelledCode = LinearPattern.constant(
+        #"(?:(?:\b|_)error[ _]?code|\berror type|"code"|<code>|\bmsg|\b(?:sql)?error[ _]?number|\bnumber=)["']?\s{0,5}+(?:[=:]\s{0,5}+)?["']?([A-Z0-9][A-Za-z0-9_]{0,100}+)"#
+    )
+    static let oracleCode = LinearPattern.constant(#"\bORA-\d{5}\b"#, caseInsensitive: false)
+    static let sqlstate = LinearPattern.constant(#"\bSQLSTATE\s{0,3}+[:=]?\s{0,3}+([0-9A-Z]{5})\b"#, caseInsensitive: false)
+    static let httpStatus = LinearPattern.constant(
+        #"(?:\bstatus[ _-]?code|\bhttp[ _-]?status(?:[ _-]?code)?|\bhttp(?: error)?|\berror|\bstatus)[\s:='"(-]{0,6}+([45]\d\d)\b|\(([45]\d\d)\)\s{0,3}+[A-Z]"#
+    )
+    static let exceptionSuffixes = ["Exception", "Error", "Failure"]
+
+    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, sqlstate, httpStatus] }
+
+    func identifiers(in text: String, tokens: [Token]) -> [NamedIdentifier] {
+        var found: [String.Index: NamedIdentifier] = [:]
+        var classRanges: [Range<String.Index>] = []
+        for match in Self.bracketedClass.matches(in: text) {
+            guard let range = Range(match.range(at: 1), in: text) else { continue }
+            let name = String(text[range])
+            guard name.contains("_") else { continue }
+            classRanges.append(range)
+            found[range.lowerBound] = errorClass(name, at: range.lowerBound)
+        }
+        for match in Self.oracleCode.matches(in: text) {
+            guard let range = Range(match.range, in: text) else { continue }
+            let name = String(text[range])
+            if case .means(let category, let reason) = catalog.code(name) {
+                found[range.lowerBound] = NamedIdentifier(name: name, kind: .code, position: range.lowerBound, category: category, reason: reason, fromCatalog: true)
+            } else {
+                found[range.lowerBound] = NamedIdentifier(name: name, kind: .code, position: range.lowerBound, category: nil, reason: nil, fromCatalog: false)
+            }
+        }
+        for match in Self.labelledCode.matches(in: text) {
+            guard let range = Range(match.range(at: 1), in: text), found[range.lowerBound] == nil,
+                  !catalog.genericIdentifiers.contains(String(text[range])) else { continue }
+            if let identifier = code(String(text[range]), at: range.lowerBound, labelled: true) {
+                found[range.lowerBound] = identifier
+            }
+        }
+        for match in Self.httpStatus.matches(in: text) {
+            let group = match.range(at: 1).location != NSNotFound ? 1 : 2
+            guard let range = Range(match.range(at: group), in: text), found[range.lowerBound] == nil else { continue }
+            let status = String(text[range])
+            let category = catalog.codes["HTTP \(status)"] ?? nil
+            found[range.lowerBound] = NamedIdentifier(name: status, kind: .httpStatus, position: range.lowerBound, category: category,
+                                                      reason: category.map { _ in "HTTP status \(status)" }, fromCatalog: false)
+        }
+        for token in tokens where found[token.range.lowerBound] == nil {
+            if classRanges.contains(where: { $0.overlaps(token.range) }) { continue }
+            if let identifier = tokenIdentifier(token) {
+                found[token.range.lowerBound] = identifier
+            }
+        }
+        return found.values.sorted { $0.position < $1.position }
+    }
+
+    /// SQLSTATEs the text states outright (`SQLSTATE: 42P01`), with their categories.
+    func statedSQLSTATEs(in text: String) -> [(state: String, range: Range<String.Index>, category: FailureCategory)] {
+        Self.sqlstate.matches(in: text).compactMap { match in
+            guard let range = Range(match.range(at: 1), in: text) else { return nil }
+            let state = String(text[range])
+            return catalog.category(ofSQLSTATE: state).map { (state, range, $0) }
+        }
+    }
+
+    /// The identifier for what the catalog says of it; an unlisted one is read
+    /// by its own words (`main`, the error class without subclass), and kept
+    /// without a meaning only when `keepUnlisted`.
+    private func identifier(
+        _ name: String, _ kind: NamedIdentifier.Kind, at position: String.Index, _ entry: Catalog.Entry,
+        main: String? = nil, keepUnlisted: Bool = true
+    ) -> NamedIdentifier? {
+        switch entry {
+        case .means(let category, let reason):
+            return NamedIdentifier(name: name, kind: kind, position: position, category: category, reason: reason, fromCatalog: true)
+        case .wrapper:
+            return NamedIdentifier(name: name, kind: kind, position: position, category: nil, reason: nil, fromCatalog: true)
+        case .unlisted:
+            let words = main ?? name
+            let category = lexicon.category(ofIdentifierWords: WordScanner.scan(words).words)
+            if category == nil, !keepUnlisted { return nil }
+            return NamedIdentifier(name: name, kind: kind, position: position, category: category,
+                                   reason: category.map { _ in "the words of \(words)" }, fromCatalog: false)
+        }
+    }
+
+    private func errorClass(_ name: String, at position: String.Index) -> NamedIdentifier? {
+        let main = String(name.split(separator: ".").first ?? Substring(name))
+        let entry = catalog.sparkClass(name)
+        if case .means = entry { return identifier(name, .errorClass, at: position, entry) }
+        return identifier(name, .errorClass, at: position, catalog.code(main), main: main)
+    }
+
+    private func code(_ name: String, at position: String.Index, labelled: Bool) -> NamedIdentifier? {
+        identifier(name, .code, at: position, catalog.code(name), keepUnlisted: labelled)
+    }
+
+    private func tokenIdentifier(_ token: Token) -> NamedIdentifier? {
+        let name = token.text
+        let position = token.range.lowerBound
+        guard let first = name.first, first.isLetter, !catalog.genericIdentifiers.contains(name) else { return nil }
+        if isConstantStyle(name) {
+            if case .means = catalog.sparkClass(name) { return errorClass(name, at: position) }
+            return code(name, at: position, labelled: false)
+        }
+        if name.hasPrefix("AADSTS"), name.dropFirst(6).allSatisfy(\.isNumber), name.count > 6 {
+            return code(name, at: position, labelled: true)
+        }
+        if first.isUppercase, name.filter(\.isUppercase).count >= 2, let named = codeName(name, at: position) {
+            return named
+        }
+        guard first.isUppercase, let suffix = Self.exceptionSuffixes.first(where: { name.hasSuffix($0) }), name.count > suffix.count + 1 else {
+            return nil
+        }
+        return identifier(name, .exception, at: position, catalog.exception(name))
+    }
+
+    /// A code written as a name in prose or as a class (`TooManyRequests`,
+    /// `ResourceDoesNotExist` for `RESOURCE_DOES_NOT_EXIST`), when the catalog lists it.
+    private func codeName(_ name: String, at position: String.Index) -> NamedIdentifier? {
+        let constant = WordScanner.scan(name).words.map { $0.text.uppercased() }.joined(separator: "_")
+        for candidate in [name, constant] {
+            let entry = catalog.code(candidate)
+            if entry != .unlisted { return identifier(name, .name, at: position, entry) }
+        }
+        return nil
+    }
+
+    /// `QUOTA_EXCEEDED`, `DRIVER_UNREACHABLE`: upper case, digits and at least one underscore.
+    private func isConstantStyle(_ name: String) -> Bool {
+        name.count >= 5 && name.contains("_") && name.allSatisfy { $0 == "_" || $0.isNumber || ($0.isLetter && $0.isUppercase) }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+@testable import RCAAnalysis
+import RCACore
+import Testing
+
+@Suite("Failure vocabulary, catalog and identifiers")
+struct FailureVocabularyTests {
+    static let lexicon = try! Lexicon.bundled()
+    static let catalog = try! Catalog.bundled()
+    static let finder = IdentifierFinder(catalog: catalog, lexicon: lexicon)
+
+    static func words(_ text: String) -> [String] {
+        WordScanner.scan(text).words.map(\.text)
+    }
+
+    static func identifiers(_ text: String) -> [NamedIdentifier] {
+        finder.identifiers(in: text, tokens: WordScanner.scan(text).tokens)
+    }
+
+    @Test("identifiers are read as the words they are made of; contractions are spelled out")
+    func words() {
+        #expect(Self.words("java.io.FileNotFoundException") == ["java", "io", "file", "not", "found", "exception"])
+        #expect(Self.words("SQLServerException CAST_INVALID_INPUT") == ["sql", "server", "exception", "cast", "invalid", "input"])
+        #expect(Self.words("The notebook doesn't exist; it can't run") == ["the", "notebook", "does", "not", "exist", "it", "cannot", "run"])
+        #expect(Self.words("ADLSGen2OperationFailed") == ["adls", "gen2", "operation", "failed"])
+    }
+
+    @Test("stack frames and Data Factory's Source= assembly name are not read as prose")
+    func skippedText() {
+        let text = "java.lang.OutOfMemoryError: heap\n\tat org.apache.spark.Memory.acquire(Memory.scala:42)\n  File \"/x/etl.py\", line 3, in <module>\n... 12 more"
+        #expect(Self.words(text) == ["java", "lang", "out", "of", "memory", "error", "heap"])
+        #expect(Self.words("Message=Timed out,Source=Microsoft.DataTransfer.ClientLibrary,'") == ["message", "timed", "out"])
+    }
+
+    @Test("a phrase's * stands for up to three words, and phrases match only whole words in order")
+    func gappedPhrases() {
+        let hits = { (text: String) in
+            Self.lexicon.hits(in: WordScanner.scan(text).words).map(\.phrase.text)
+        }
+        #expect(hits("Column 'customer_tier' does not exist").contains("column * does not exist"))
+        #expect(!hits("Column a b c d e does not exist").contains("column * does not exist"), "four words are more than a gap")
+        #expect(!hits("exist does not").contains("does not exist"))
+        #expect(hits("timeouts").contains("timeouts") && !hits("timeouts").contains("timeout"))
+    }
+
+    @Test("an identifier's own words give its meaning only when they are clear")
+    func identifierWords() {
+        let category = { (name: String) in Self.lexicon.category(ofIdentifierWords: WordScanner.scan(name).words) }
+        #expect(category("SqlBatchWriteTimeout") == .timeout)
+        #expect(category("SftpPermissionDenied") == .permissionDenied)
+        #expect(category("UserErrorOdbcOperationFailed") == nil, "an operation that failed says nothing of why")
+        #expect(category("HybridDeliveryException") == nil)
+    }
+
+    @Test("SQLSTATEs fall back to their class; Entra ID codes to their family; wrappers are known as such")
+    func catalogLookups() {
+        #expect(Self.catalog.category(ofSQLSTATE: "42P01") == .missingInputData)
+        #expect(Self.catalog.category(ofSQLSTATE: "42601") == .codeError)
+        #expect(Self.catalog.category(ofSQLSTATE: "08006") == .networkConnectivity)
+        #expect(Self.catalog.category(ofSQLSTATE: "ZZ999") == nil)
+        #expect(Self.catalog.sparkClass("UNRESOLVED_COLUMN.WITH_SUGGESTION") == .means(.schemaMismatch, because: "Spark error class UNRESOLVED_COLUMN (SQLSTATE 42703)"))
+        #expect(Self.catalog.code("AADSTS7000222") == .means(.authenticationFailed, because: "Entra ID sign-in error AADSTS7000222"))
+        #expect(Self.catalog.code("2200") == .wrapper)
+        #expect(Self.catalog.exception("SparkException") == .wrapper)
+        #expect(Self.catalog.code("NoSuchCode") == .unlisted)
+    }
+
+    @Test("the catalog refuses a category that does not exist, and the vocabulary a phrase that starts with a gap")
+    func malformedData() {
+        #expect(throws: KnowledgeBaseError.self) {
+            try Catalog.decode(Data(#"{"version":1,"sqlstate_categories":{"08":"networking"},"spark_error_classes":{},"codes":{},"exceptions":{},"generic_identifiers":[]}"#.utf8))
+        }
+        #expect(throws: KnowledgeBaseError.self) {
+            try Lexicon.decode(Data(#"{"version":1,"phrases":{"timeout":{"* out":2}}}"#.utf8))
+        }
+        #expect(throws: KnowledgeBaseError.self) {
+            try Lexicon.decode(Data(#"{"version":1,"phrases":{"timeout":{"timed out":5}}}"#.utf8))
+        }
+    }
+
+    @Test("every category but unknown has words of its own, and no phrase is listed twice")
+    func vocabularyCoverage() {
+        let phrases = Self.lexicon.phrasesByFirstWord.values.flatMap { $0 }
+        #expect(Set(phrases.map(\.category)) == Set(FailureCategory.allCases).subtracting([.unknown]))
+        #expect(Set(phrases.map(\.text)).count == phrases.count)
+    }
+
+    @Test("identifiers are found with their kind and meaning, in the order they appear")
+    func finding() {
+        let found = Self.identifiers(
+            "ErrorCode=SqlOperationFailed,'Type=System.Data.SqlClient.SqlException,Message=Timeout expired.' [CAST_INVALID_INPUT] ORA-12541 AADSTS50012 SQLSTATE: 42P01 status code 429"
+        )
+        #expect(found.map(\.name) == ["SqlOperationFailed", "SqlException", "CAST_INVALID_INPUT", "ORA-12541", "AADSTS50012", "429"])
+        #expect(found.map(\.rank) == [1, 1, 4, 3, 3, 1])
+        #expect(found[2].category == .dataQuality && found[3].category == .networkConnectivity && found[5].category == .resourceExhaustedOrQuota)
+        #expect(Self.finder.statedSQLSTATEs(in: "SQLSTATE: 42P01").map(\.category) == [.missingInputData])
+        #expect(Self.identifiers("[HY000] [PARSE_SYNTAX_ERROR]").map(\.name) == ["PARSE_SYNTAX_ERROR"], "a bracketed SQLSTATE is not an error class")
+        #expect(Self.identifiers("databricks.sdk.errors.ResourceDoesNotExist: Cluster 1 does not exist").first?.category == .configurationError,
+                "a code written as a class name is found under its constant name")
+    }
+
+    @Test("the error type is the innermost most specific identifier; wrappers only when nothing else is named")
+    func errorTypeConvention() {
+        let type = { (text: String, rule: String?) in
+            FailureClassifier.errorType(identifiers: Self.identifiers(text), ruleType: rule, category: .unknown)
+        }
+        #expect(type("Py4JJavaError: o1.save: AnalysisException: [DELTA_FAILED_TO_MERGE_FIELDS] Failed to merge", nil) == "DELTA_FAILED_TO_MERGE_FIELDS")
+        #expect(type("ErrorCode=DynamicsFailedToConnect, AADSTS70002: bad. AADSTS50079: MFA required", nil) == "AADSTS50079")
+        #expect(type("SparkException: Job aborted: java.lang.NullPointerException", nil) == "NullPointerException")
+        #expect(type("ErrorCode=UserErrorOdbcOperationFailed,'Type=System.ArgumentOutOfRangeException,Message=bad hour'", nil) == "ArgumentOutOfRangeException")
+        #expect(type("ErrorCode=FailedDbOperation,Type=System.Data.SqlClient.SqlException", nil) == "FailedDbOperation", "a code before an exception when both only carry")
+        #expect(type("SparkException: Task failed while writing rows. Caused by: StorageException: 412", nil) == "StorageException")
+        #expect(type("The cluster could not start", "CLUSTER_START") == "CLUSTER_START")
+        #expect(type("The cluster could not start", nil) == "unknown")
+    }
+}
