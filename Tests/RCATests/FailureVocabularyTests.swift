@@ -113,4 +113,15 @@ struct FailureVocabularyTests {
         #expect(type("The cluster could not start", "CLUSTER_START") == "CLUSTER_START")
         #expect(type("The cluster could not start", nil) == "unknown")
     }
+
+    @Test("when a text reports several tasks' failures, the error type comes from the task whose failure decided")
+    func taskParts() throws {
+        let engine = try RulesEngine()
+        let text = "[Task: load] ZeroDivisionError: integer division or modulo by zero | [Task: publish] Library installation failed for library due to user error"
+        let analysis = engine.analyzeNow(AnalysisInput(source: .databricks, errorText: text, resource: "job"))
+        #expect(analysis.category == .dependencyOrLibraryFailure)
+        #expect(analysis.errorType == "LIBRARY_INSTALLATION_FAILED")
+        let one = "ZeroDivisionError: integer division or modulo by zero. Library installation failed for library due to user error"
+        #expect(TaskFailures.part(of: one, around: one.startIndex) == one.startIndex..<one.endIndex)
+    }
 }

@@ -163,7 +163,7 @@ struct FailureClassifier {
         return nil
     }
 
-    /// The error type: the identifier the text names best, else the curated rule's type, else the category.
+    /// The error type: the identifier the text names best, else the curated rule's type, else the category's name.
     static func errorType(identifiers: [NamedIdentifier], ruleType: String?, category: FailureCategory) -> String {
         mostSpecific(identifiers)?.name ?? ruleType ?? category.rawValue
     }

@@ -68,7 +68,7 @@ public struct RulesEngine: RootCauseAnalyzer {
             result = RootCauseAnalysis(
                 rootCause: rule.map { Self.fill($0.rootCause, general: $0.rootCauseGeneral, facts: facts) }
                     ?? Self.explain(guidance, quoting: Self.line(of: text, at: verdict.position)),
-                errorType: FailureClassifier.errorType(identifiers: identifiers, ruleType: literalType, category: verdict.category),
+                errorType: FailureClassifier.errorType(identifiers: Self.sameTask(identifiers, text: text, position: verdict.position), ruleType: literalType, category: verdict.category),
                 affectedEntity: Self.affectedEntity(input, facts: facts),
                 severity: rule?.severity ?? guidance.severity,
                 confidence: verdict.confidence,
@@ -84,6 +84,13 @@ public struct RulesEngine: RootCauseAnalyzer {
         }
         result.latencyMilliseconds = (ContinuousClock.now - start).wholeMilliseconds
         return result
+    }
+
+    /// The identifiers of the task failure that decided the verdict, when the text reports several.
+    static func sameTask(_ identifiers: [NamedIdentifier], text: String, position: String.Index?) -> [NamedIdentifier] {
+        guard let position else { return identifiers }
+        let part = TaskFailures.part(of: text, around: position)
+        return identifiers.filter { part.contains($0.position) }
     }
 
     /// The category's explanation with the line that decided it.

@@ -45,7 +45,7 @@ public struct DatabricksJobsClient: AlertEnricher {
                 if let error = output["error"].string { text = error }
                 if let trace = output["error_trace"].string { traces.append("Trace of task \(key):\n\(trace.prefix(4000))") }
             }
-            parts.append("[Task: \(key)] \(text ?? "failed without a message")")
+            parts.append("\(TaskFailures.heading(task: key)) \(text ?? "failed without a message")")
         }
         if tasks.isEmpty, Self.failedStates.contains(run["state"]["result_state"].string?.uppercased() ?? ""),
            let output = try await outputIfAvailable(runID: runID) {
