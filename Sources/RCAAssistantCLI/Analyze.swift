@@ -25,7 +25,7 @@ struct Analyze: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.run {
-            let engine = try RulesEngine()
+            let engine = try configuredRulesEngine()
             for input in try inputs() {
                 let analysis = try engine.analyzeNow(input).validated(against: input.errorText)
                 Console.print(json ? try Self.json(analysis) : Self.summary(analysis, input: input))

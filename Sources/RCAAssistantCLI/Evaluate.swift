@@ -37,7 +37,7 @@ struct Evaluate: AsyncParsableCommand {
                 throw CommandError(message: "\(file): \(error)")
             }
             guard !corpus.isEmpty else { throw CommandError(message: "\(file) holds no labelled texts") }
-            return Evaluation(engine: try RulesEngine()).run(corpus)
+            return Evaluation(engine: try configuredRulesEngine()).run(corpus)
         }
         if json {
             let encoder = JSONEncoder()

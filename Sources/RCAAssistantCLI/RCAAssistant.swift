@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RCAAnalysis
 import RCAServer
 import RCAStore
 
@@ -53,6 +54,13 @@ extension ServerConfiguration {
     static func current() throws(ConfigurationError) -> ServerConfiguration {
         try ServerConfiguration(environment: EnvironmentVariables.load())
     }
+}
+
+/// The rules engine as the server runs it: with the operator's rules of
+/// `KNOWLEDGE_BASE_FILE` (environment or `./.env`) before the built-in ones.
+func configuredRulesEngine() throws -> RulesEngine {
+    let site = try AnalysisSettings.siteRules(file: EnvironmentVariables.load()["KNOWLEDGE_BASE_FILE"])
+    return try RulesEngine(siteRules: site)
 }
 
 /// A logger for commands other than `serve`, quiet unless something is wrong.

@@ -9,7 +9,7 @@ import RCAStore
 /// model engine with the rules engine as its candidate and fallback, drawing
 /// on the daily budget kept in `database`.
 public func makeAnalyzer(_ settings: AnalysisSettings, database: Database, httpClient: HTTPClient = VendorHTTP.sharedClient) throws -> any RootCauseAnalyzer {
-    let rules = try RulesEngine()
+    let rules = try RulesEngine(siteRules: settings.siteRules)
     guard let choice = settings.model else { return rules }
     let timeout = Duration.seconds(settings.timeoutSeconds)
     let model: any LanguageModel = switch choice {

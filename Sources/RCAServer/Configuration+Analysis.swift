@@ -20,6 +20,8 @@ public struct AnalysisSettings: Sendable {
     public var linkRecurrences: Bool
     /// Owning teams, from `OWNERSHIP_FILE` or the name-prefix rule alone.
     public var ownership: OwnershipMap
+    /// The operator's own rules (`KNOWLEDGE_BASE_FILE`), tried before the built-in ones.
+    public var siteRules: KnowledgeBase?
 }
 
 /// The engine `ANALYSIS_ENGINE` names.
@@ -79,6 +81,7 @@ extension AnalysisSettings {
         slaPolicy = sla
         linkRecurrences = try reader.boolean("RECURRENCE_LINKING", default: true)
         ownership = try Self.ownership(file: reader.optional("OWNERSHIP_FILE"))
+        siteRules = try Self.siteRules(file: reader.optional("KNOWLEDGE_BASE_FILE"))
     }
 }
 
@@ -92,6 +95,23 @@ extension AnalysisSettings {
             return try OwnershipMap.load(data)
         } catch {
             throw ConfigurationError(variable: "OWNERSHIP_FILE", problem: error.description)
+        }
+    }
+}
+
+extension AnalysisSettings {
+    /// Reads and checks the operator's rules: a file that is not the
+    /// knowledge-base format, or a pattern that is not linear, stops the start.
+    public static func siteRules(file path: String?) throws(ConfigurationError) -> KnowledgeBase? {
+        guard let path else { return nil }
+        do {
+            let rules = try KnowledgeBase.site(file: path)
+            _ = try RulesEngine(siteRules: rules)
+            return rules
+        } catch let error as KnowledgeBaseError {
+            throw ConfigurationError(variable: "KNOWLEDGE_BASE_FILE", problem: error.description)
+        } catch {
+            throw ConfigurationError(variable: "KNOWLEDGE_BASE_FILE", problem: String(describing: error))
         }
     }
 }

@@ -200,6 +200,23 @@ struct AnalyzeCommandTests {
         #expect(neither.status == 1)
         #expect(neither.stderr == "rca-assistant: give either an error text or --file, not both or neither\n")
     }
+
+    @Test("analyze uses the operator's rules of KNOWLEDGE_BASE_FILE, from the environment or ./.env, as the server does")
+    func siteRules() async throws {
+        let folder = try CommandLineTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let rules = #"{"version": 1, "rules": [{"id": "vendor-feed-late", "patterns": ["vendor feed [A-Z]{1,10} is late"], "error_type": "FEED_LATE", "category": "upstream_dependency_failed", "severity": "High", "confidence": "High", "root_cause": "The vendor's feed has not arrived", "recommendations": ["Call the vendor's support line"], "auto_heal": true}]}"#
+        try Data(rules.utf8).write(to: folder.appendingPathComponent("site.json"))
+        try Data("KNOWLEDGE_BASE_FILE=site.json\n".utf8).write(to: folder.appendingPathComponent(".env"))
+        let result = try await CommandProcess.run(["analyze", "Timeout: vendor feed ACME is late", "--json"], environment: [:], directory: folder)
+        let analysis = try JSONDecoder().decode(RootCauseAnalysis.self, from: Data(result.stdout.utf8))
+        #expect(analysis.category == .upstreamDependencyFailed)
+        #expect(analysis.decidedBy == "site rule vendor-feed-late")
+
+        let broken = try await CommandProcess.run(["analyze", "x"], environment: ["KNOWLEDGE_BASE_FILE": "missing.json"], directory: folder)
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("KNOWLEDGE_BASE_FILE: cannot read missing.json"))
+    }
 }
 
 @Suite("Command line: evaluate")

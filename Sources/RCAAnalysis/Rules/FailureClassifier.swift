@@ -19,6 +19,17 @@ struct Verdict {
 }
 
 struct FailureClassifier {
+    /// A curated rule that matched, and the phrases it matched.
+    struct RuleMatch {
+        let rule: KnowledgeBase.Rule
+        let evidence: [String]
+        /// An operator's rule: it decides whatever else the text says.
+        let site: Bool
+    }
+
+    /// The weight of an operator's rule: more than every other signal together can reach.
+    static let siteRuleWeight = 1_000
+
     /// Weights of a curated rule's match, by its confidence.
     static func weight(of confidence: Confidence) -> Int {
         switch confidence {
@@ -56,14 +67,14 @@ struct FailureClassifier {
         hits: [Lexicon.Hit],
         identifiers: [NamedIdentifier],
         statedSQLSTATEs: [(state: String, range: Range<String.Index>, category: FailureCategory)],
-        rule: (rule: KnowledgeBase.Rule, evidence: [String])?
+        rule: RuleMatch?
     ) -> Verdict? {
         var contributions: [Contribution] = []
         if let rule {
-            contributions.append(Contribution(category: rule.rule.category, weight: Self.weight(of: rule.rule.confidence),
-                                              label: "rule \(rule.rule.id)", evidence: rule.evidence.first,
+            contributions.append(Contribution(category: rule.rule.category, weight: rule.site ? Self.siteRuleWeight : Self.weight(of: rule.rule.confidence),
+                                              label: Self.label(rule), evidence: rule.evidence.first,
                                               position: rule.evidence.first.flatMap { text.range(of: $0)?.lowerBound },
-                                              decisive: rule.rule.confidence == .high || rule.rule.confidence == .veryHigh))
+                                              decisive: rule.site || rule.rule.confidence == .high || rule.rule.confidence == .veryHigh))
         }
         let named = Self.mostSpecific(identifiers)
         for identifier in identifiers {
@@ -113,8 +124,8 @@ struct FailureClassifier {
         let decider: Contribution?
         let decidedBy: String
         if ruleAgrees, let rule {
-            decider = signals.first { $0.label == "rule \(rule.rule.id)" }
-            decidedBy = "rule \(rule.rule.id)"
+            decider = signals.first { $0.label == Self.label(rule) }
+            decidedBy = Self.label(rule)
         } else if let top = signals.first, top.weight >= min(phraseWeight, Self.phraseCap) {
             decider = top
             decidedBy = top.label
@@ -124,7 +135,7 @@ struct FailureClassifier {
         }
 
         let confidence: Confidence
-        if ruleAgrees, let rule, rule.rule.confidence == .high || rule.rule.confidence == .veryHigh {
+        if ruleAgrees, let rule, rule.site || rule.rule.confidence == .high || rule.rule.confidence == .veryHigh {
             confidence = rule.rule.confidence
         } else if mine.contains(where: \.decisive) {
             confidence = score - runnerUp >= Self.catalogWeight ? .high : .medium
@@ -142,6 +153,11 @@ struct FailureClassifier {
         }
         return Verdict(category: category, confidence: confidence, evidence: evidence, decidedBy: decidedBy,
                        position: decider?.position, ruleAgrees: ruleAgrees)
+    }
+
+    /// How the audit names a rule: `rule spark-oom`, or `site rule nightly-sales-late` for an operator's.
+    static func label(_ match: RuleMatch) -> String {
+        (match.site ? "site rule " : "rule ") + match.rule.id
     }
 
     private func strongest(_ category: FailureCategory, _ contributions: [Contribution]) -> Int {

@@ -13,14 +13,16 @@ public struct RulesEngine: RootCauseAnalyzer {
     struct CompiledRule: Sendable {
         let rule: KnowledgeBase.Rule
         let patterns: [LinearPattern]
+        /// One of the operator's rules (`KNOWLEDGE_BASE_FILE`), which decides over every other signal.
+        let site: Bool
     }
 
     let rules: [CompiledRule]
     let lexicon: Lexicon
     let finder: IdentifierFinder
 
-    public init(knowledgeBase: KnowledgeBase, lexicon: Lexicon, catalog: Catalog) throws {
-        rules = try knowledgeBase.rules.map { rule in
+    public init(knowledgeBase: KnowledgeBase, siteRules: KnowledgeBase? = nil, lexicon: Lexicon, catalog: Catalog) throws {
+        rules = try knowledgeBase.overridden(by: siteRules).map { rule, site in
             let patterns = try rule.patterns.map { pattern throws(KnowledgeBaseError) in
                 do {
                     return try LinearPattern(pattern)
@@ -28,20 +30,20 @@ public struct RulesEngine: RootCauseAnalyzer {
                     throw KnowledgeBaseError.invalidPattern(rule: rule.id, reason: String(describing: error))
                 }
             }
-            return CompiledRule(rule: rule, patterns: patterns)
+            return CompiledRule(rule: rule, patterns: patterns, site: site)
         }
         self.lexicon = lexicon
         finder = IdentifierFinder(catalog: catalog, lexicon: lexicon)
     }
 
-    /// The engine with the given knowledge base and the vocabulary and catalog shipped in this build.
-    public init(knowledgeBase: KnowledgeBase) throws {
-        try self.init(knowledgeBase: knowledgeBase, lexicon: .bundled(), catalog: .bundled())
+    /// The engine with the given knowledge base, the operator's rules, and the vocabulary and catalog shipped in this build.
+    public init(knowledgeBase: KnowledgeBase, siteRules: KnowledgeBase? = nil) throws {
+        try self.init(knowledgeBase: knowledgeBase, siteRules: siteRules, lexicon: .bundled(), catalog: .bundled())
     }
 
-    /// The engine with the knowledge base, vocabulary and catalog shipped in this build.
-    public init() throws {
-        try self.init(knowledgeBase: .bundled())
+    /// The engine with what is shipped in this build and the operator's rules, if any.
+    public init(siteRules: KnowledgeBase? = nil) throws {
+        try self.init(knowledgeBase: .bundled(), siteRules: siteRules)
     }
 
     public func analyze(_ input: AnalysisInput) async throws -> RootCauseAnalysis {
@@ -58,11 +60,11 @@ public struct RulesEngine: RootCauseAnalyzer {
         let matched = firstMatch(in: text)
         let verdict = FailureClassifier().classify(
             text: text, words: scan.words, hits: lexicon.hits(in: scan.words), identifiers: identifiers,
-            statedSQLSTATEs: finder.statedSQLSTATEs(in: text), rule: matched.map { (rule: $0.0, evidence: $0.1) }
+            statedSQLSTATEs: finder.statedSQLSTATEs(in: text), rule: matched
         )
         var result: RootCauseAnalysis
         if let verdict {
-            let rule = verdict.ruleAgrees ? matched?.0 : nil
+            let rule = verdict.ruleAgrees ? matched?.rule : nil
             let guidance = CategoryGuidance.of(verdict.category)
             let literalType = rule.flatMap { $0.errorType.hasPrefix("{") ? nil : $0.errorType }
             result = RootCauseAnalysis(
@@ -108,8 +110,8 @@ public struct RulesEngine: RootCauseAnalyzer {
         return line.count > 200 ? String(line.prefix(199)) + "…" : line
     }
 
-    /// The first rule with a matching pattern, and the phrases it matched.
-    private func firstMatch(in text: String) -> (KnowledgeBase.Rule, [String])? {
+    /// The first rule with a matching pattern (the operator's first), and the phrases it matched.
+    private func firstMatch(in text: String) -> FailureClassifier.RuleMatch? {
         for compiled in rules {
             var evidence: [String] = []
             for pattern in compiled.patterns {
@@ -119,7 +121,7 @@ public struct RulesEngine: RootCauseAnalyzer {
                     evidence.append(String(phrase.prefix(300)))
                 }
             }
-            if !evidence.isEmpty { return (compiled.rule, Array(evidence.prefix(3))) }
+            if !evidence.isEmpty { return FailureClassifier.RuleMatch(rule: compiled.rule, evidence: Array(evidence.prefix(3)), site: compiled.site) }
         }
         return nil
     }
