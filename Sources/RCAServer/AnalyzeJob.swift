@@ -116,7 +116,7 @@ struct AnalyzeJobHandler: JobHandler {
         let slaSeconds = slaPolicy.seconds(for: analysis.priority)
         audits.append((
             "RCA Generated",
-            "\(analysis.engine.rawValue) engine\(analysis.model.map { " (\($0))" } ?? ""): \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue); \(analysis.priority.rawValue), SLA \(slaSeconds / 60) min"
+            "\(analysis.engine.rawValue) engine\(analysis.model.map { " (\($0))" } ?? ""): \(analysis.category.rawValue), \(analysis.errorType), confidence \(analysis.confidence.rawValue)\(analysis.decidedBy.map { ", decided by \($0)" } ?? ""); \(analysis.priority.rawValue), SLA \(slaSeconds / 60) min"
         ))
         let detailsText = IngestionStore.jsonObject(details)
         let recommendations = IngestionStore.jsonArray(analysis.recommendations)

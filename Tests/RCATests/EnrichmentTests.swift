@@ -78,6 +78,7 @@ struct DatabricksEnrichmentTests {
         #expect(ticket.detailValues["run_page_url"] == "https://my-workspace.cloud.databricks.com/#job/11223344/run/123")
         #expect(ticket.detailValues["failed_tasks"] == "Orders_Ingest, Sessionize")
         #expect(audit.map(\.action) == ["Ticket Created", "Error Enriched", "RCA Generated"])
+        #expect(audit.last?.details?.contains("decided by rule databricks-library-install") == true, "the audit says what decided")
         #expect(ticket.category == "dependency_or_library_failure")
         #expect(ticket.errorType == "LIBRARY_INSTALLATION_FAILED")
         #expect(ticket.rcaResult == "A library could not be installed on the cluster, so the task could not start")

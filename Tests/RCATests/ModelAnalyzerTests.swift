@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import RCAAnalysis
+@testable import RCAAnalysis
 import RCACore
 import RCASources
 import RCATesting
@@ -262,5 +262,37 @@ struct RedactorTests {
     func prose() {
         let text = "Invalid access token: the token has expired. Renew it in the linked service."
         #expect(Redactor.redact(text) == text)
+    }
+}
+
+@Suite("A model's answer checked against the rules engine")
+struct ModelAnswerCheckTests {
+    static func answer(_ category: FailureCategory, confidence: Confidence) -> RootCauseAnalysis {
+        RootCauseAnalysis(
+            rootCause: "r", errorType: "E", affectedEntity: "a", severity: .high, confidence: confidence, recommendations: ["x"],
+            autoHealPossible: false, category: category, evidence: [], engine: .gemini, model: "gemini-2.5-flash"
+        )
+    }
+
+    @Test("a model that agrees, or overrules an unsure rules engine, keeps its confidence and is named as what decided")
+    func agreement() throws {
+        let sure = try RulesEngine().analyzeNow(AnalysisInput(source: .databricks, errorText: "ORA-12541: TNS:no listener", resource: "r"))
+        #expect(sure.category == .networkConnectivity && sure.confidence == .high)
+        let agreeing = ModelAnalyzer.checked(Self.answer(.networkConnectivity, confidence: .veryHigh), against: sure)
+        #expect(agreeing.confidence == .veryHigh)
+        #expect(agreeing.decidedBy == "model gemini-2.5-flash")
+
+        let unsure = try RulesEngine().analyzeNow(AnalysisInput(source: .databricks, errorText: "the nightly load stopped", resource: "r"))
+        #expect(unsure.confidence == .low)
+        #expect(ModelAnalyzer.checked(Self.answer(.timeout, confidence: .high), against: unsure).confidence == .high)
+    }
+
+    @Test("a model that contradicts a sure rules engine keeps its answer at Medium confidence, and the disagreement is recorded")
+    func disagreement() throws {
+        let sure = try RulesEngine().analyzeNow(AnalysisInput(source: .databricks, errorText: "ORA-12541: TNS:no listener", resource: "r"))
+        let contradicting = ModelAnalyzer.checked(Self.answer(.permissionDenied, confidence: .veryHigh), against: sure)
+        #expect(contradicting.category == .permissionDenied)
+        #expect(contradicting.confidence == .medium)
+        #expect(contradicting.decidedBy == "model gemini-2.5-flash, against the rules engine's network_connectivity (code ORA-12541)")
     }
 }

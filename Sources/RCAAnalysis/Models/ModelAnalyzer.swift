@@ -70,7 +70,7 @@ public struct ModelAnalyzer: RootCauseAnalyzer {
                 analysis.tokensUsed = tokens
                 analysis.latencyMilliseconds = (ContinuousClock.now - start).wholeMilliseconds
                 if analysis.affectedEntity.isEmpty { analysis.affectedEntity = candidate.affectedEntity }
-                return analysis
+                return Self.checked(analysis, against: candidate)
             } catch {
                 lastProblem = String(describing: error)
                 Counter(label: "rca_model_invalid_answers_total", dimensions: [("engine", model.engine.rawValue)]).increment()
@@ -85,6 +85,24 @@ public struct ModelAnalyzer: RootCauseAnalyzer {
         }
         try await budget.record(tokens: tokens)
         return fallback(candidate, reason: "\(model.engine.rawValue): the answer was still invalid after one repair (\(lastProblem))", kind: "invalid_answer")
+    }
+
+    /// The model's answer, checked against the rules engine's reading of the
+    /// same text: when the rules engine was sure (a vendor code, a catalog
+    /// entry or a curated rule decided it, High or Very High) and the model
+    /// names another category, the model's answer stands but its confidence is
+    /// at most Medium and `decided_by` records the disagreement.
+    static func checked(_ answer: RootCauseAnalysis, against candidate: RootCauseAnalysis) -> RootCauseAnalysis {
+        var analysis = answer
+        let model = "model \(answer.model ?? answer.engine.rawValue)"
+        let rulesWereSure = candidate.category != .unknown && (candidate.confidence == .high || candidate.confidence == .veryHigh)
+        guard rulesWereSure, answer.category != candidate.category else {
+            analysis.decidedBy = model
+            return analysis
+        }
+        if analysis.confidence == .high || analysis.confidence == .veryHigh { analysis.confidence = .medium }
+        analysis.decidedBy = "\(model), against the rules engine's \(candidate.category.rawValue) (\(candidate.decidedBy ?? "rules"))"
+        return analysis
     }
 
     /// One request, retried while the provider says to try again and the wait is acceptable.
