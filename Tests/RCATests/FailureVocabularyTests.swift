@@ -95,6 +95,9 @@ struct FailureVocabularyTests {
         #expect(found[2].category == .dataQuality && found[3].category == .networkConnectivity && found[5].category == .resourceExhaustedOrQuota)
         #expect(Self.finder.statedSQLSTATEs(in: "SQLSTATE: 42P01").map(\.category) == [.missingInputData])
         #expect(Self.identifiers("[HY000] [PARSE_SYNTAX_ERROR]").map(\.name) == ["PARSE_SYNTAX_ERROR"], "a bracketed SQLSTATE is not an error class")
+        let dataFlow = Self.identifiers("Job failed due to reason: DF-Executor-OutOfMemoryError at Sink 'sink1'")
+        #expect(dataFlow.map(\.name) == ["DF-Executor-OutOfMemoryError"], "one code, not its parts")
+        #expect(dataFlow.first?.category == .outOfMemory)
         #expect(Self.identifiers("databricks.sdk.errors.ResourceDoesNotExist: Cluster 1 does not exist").first?.category == .configurationError,
                 "a code written as a class name is found under its constant name")
     }
@@ -123,5 +126,26 @@ struct FailureVocabularyTests {
         #expect(analysis.errorType == "LIBRARY_INSTALLATION_FAILED")
         let one = "ZeroDivisionError: integer division or modulo by zero. Library installation failed for library due to user error"
         #expect(TaskFailures.part(of: one, around: one.startIndex) == one.startIndex..<one.endIndex)
+    }
+
+    @Test("a text that names a code, an exception class or an error class the catalog gives a meaning is never unknown")
+    func catalogEntriesAreNeverUnknown() throws {
+        let engine = try RulesEngine()
+        var texts: [String] = []
+        for (code, category) in Self.catalog.codes where category != nil && code != "AADSTS" {
+            texts.append(code.hasPrefix("HTTP ") ? "The call failed with status code \(code.dropFirst(5))" : "ErrorCode=\(code), Message=the operation failed")
+        }
+        for (name, category) in Self.catalog.exceptions where category != nil {
+            texts.append("Traceback: \(name): the operation failed")
+        }
+        for name in Self.catalog.sparkErrorClasses.keys where Self.catalog.sparkClass(name) != .unlisted {
+            texts.append("org.apache.spark.SparkException: [\(name)] the operation failed")
+        }
+        #expect(texts.count > 700)
+        for text in texts {
+            let analysis = engine.analyzeNow(AnalysisInput(source: .generic, errorText: text, resource: "r"))
+            #expect(analysis.category != .unknown, "\(text)")
+            #expect(analysis.confidence != .low, "\(text): a catalog entry decided, \(analysis.decidedBy ?? "")")
+        }
     }
 }

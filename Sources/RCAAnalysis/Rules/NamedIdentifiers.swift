@@ -54,13 +54,15 @@ struct IdentifierFinder {
         #"(?:(?:\b|_)error[ _]?code|\berror type|"code"|<code>|\bmsg|\b(?:sql)?error[ _]?number|\bnumber=)["']?\s{0,5}+(?:[=:]\s{0,5}+)?["']?([A-Z0-9][A-Za-z0-9_]{0,100}+)"#
     )
     static let oracleCode = LinearPattern.constant(#"\bORA-\d{5}\b"#, caseInsensitive: false)
+    /// Data Factory mapping data flow codes: `DF-Executor-OutOfMemoryError`, `DF-SQLDW-ErrorRowsFound`.
+    static let dataFlowCode = LinearPattern.constant(#"\bDF-[A-Za-z]{1,40}+(?:-[A-Za-z0-9]{1,80}+){1,3}"#, caseInsensitive: false)
     static let sqlstate = LinearPattern.constant(#"\bSQLSTATE\s{0,3}+[:=]?\s{0,3}+([0-9A-Z]{5})\b"#, caseInsensitive: false)
     static let httpStatus = LinearPattern.constant(
         #"(?:\bstatus[ _-]?code|\bhttp[ _-]?status(?:[ _-]?code)?|\bhttp(?: error)?|\berror|\bstatus)[\s:='"(-]{0,6}+([45]\d\d)\b|\(([45]\d\d)\)\s{0,3}+[A-Z]"#
     )
     static let exceptionSuffixes = ["Exception", "Error", "Failure"]
 
-    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, sqlstate, httpStatus] }
+    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, dataFlowCode, sqlstate, httpStatus] }
 
     func identifiers(in text: String, tokens: [Token]) -> [NamedIdentifier] {
         var found: [String.Index: NamedIdentifier] = [:]
@@ -68,7 +70,8 @@ struct IdentifierFinder {
         for match in Self.bracketedClass.matches(in: text) {
             guard let range = Range(match.range(at: 1), in: text) else { continue }
             let name = String(text[range])
-            guard name.contains("_") else { continue }
+            let main = String(name.split(separator: ".").first ?? Substring(name))
+            guard main.contains("_") || catalog.sparkErrorClasses[main] != nil else { continue }
             classRanges.append(range)
             found[range.lowerBound] = errorClass(name, at: range.lowerBound)
         }
@@ -80,6 +83,12 @@ struct IdentifierFinder {
             } else {
                 found[range.lowerBound] = NamedIdentifier(name: name, kind: .code, position: range.lowerBound, category: nil, reason: nil, fromCatalog: false)
             }
+        }
+        var codeRanges: [Range<String.Index>] = []
+        for match in Self.dataFlowCode.matches(in: text) {
+            guard let range = Range(match.range, in: text) else { continue }
+            codeRanges.append(range)
+            found[range.lowerBound] = code(String(text[range]), at: range.lowerBound, labelled: true)
         }
         for match in Self.labelledCode.matches(in: text) {
             guard let range = Range(match.range(at: 1), in: text), found[range.lowerBound] == nil,
@@ -94,10 +103,10 @@ struct IdentifierFinder {
             let status = String(text[range])
             let category = catalog.codes["HTTP \(status)"] ?? nil
             found[range.lowerBound] = NamedIdentifier(name: status, kind: .httpStatus, position: range.lowerBound, category: category,
-                                                      reason: category.map { _ in "HTTP status \(status)" }, fromCatalog: false)
+                                                      reason: category.map { _ in "HTTP status \(status)" }, fromCatalog: category != nil)
         }
         for token in tokens where found[token.range.lowerBound] == nil {
-            if classRanges.contains(where: { $0.overlaps(token.range) }) { continue }
+            if (classRanges + codeRanges).contains(where: { $0.overlaps(token.range) }) { continue }
             if let identifier = tokenIdentifier(token) {
                 found[token.range.lowerBound] = identifier
             }
