@@ -49,8 +49,6 @@ struct FailureClassifier {
     static let phraseCap = 8
     /// Ties between equally weighed categories go to the one declared first, so that an answer never depends on hashing.
     static let order = Dictionary(uniqueKeysWithValues: FailureCategory.allCases.enumerated().map { ($1, $0) })
-    /// A category needs this much weight to be named at all.
-    static let minimumScore = 2
 
     struct Contribution {
         let category: FailureCategory
@@ -113,7 +111,7 @@ struct FailureClassifier {
             if leftStrongest != rightStrongest { return leftStrongest > rightStrongest }
             return Self.order[left.key, default: 0] < Self.order[right.key, default: 0]
         }
-        guard let (category, score) = ranked.first, score >= Self.minimumScore else { return nil }
+        guard let (category, score) = ranked.first, score > 0 else { return nil }
         let runnerUp = ranked.count > 1 ? ranked[1].value : 0
         let mine = contributions.filter { $0.category == category }
         let signals = mine.filter { !$0.label.hasPrefix("\"") }.sorted { $0.weight > $1.weight }
@@ -139,6 +137,8 @@ struct FailureClassifier {
             confidence = rule.rule.confidence
         } else if mine.contains(where: \.decisive) {
             confidence = score - runnerUp >= Self.catalogWeight ? .high : .medium
+        } else if ruleAgrees, let rule {
+            confidence = rule.rule.confidence
         } else {
             confidence = score >= 6 && score - runnerUp >= 3 ? .medium : .low
         }

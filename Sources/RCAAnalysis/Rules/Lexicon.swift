@@ -5,7 +5,7 @@ import RCACore
 /// module named", "token * expired") and the category each points to, with a
 /// weight of 1 (a hint) to 3 (telling). Kept as data (`Resources/lexicon.json`)
 /// and written for the words engineers and vendors use for a kind of failure,
-/// never for one message. `*` in a phrase stands for up to three words
+/// never for one message. `*` in a phrase stands for up to five words
 /// (`column * does not exist` matches "Column 'id' does not exist").
 public struct Lexicon: Sendable {
     /// One phrase of the vocabulary.
@@ -24,7 +24,7 @@ public struct Lexicon: Sendable {
     }
 
     static let gap = "*"
-    static let maximumGap = 3
+    static let maximumGap = 5
 
     let phrasesByFirstWord: [String: [Phrase]]
     let count: Int
