@@ -12,10 +12,6 @@ struct Facts: Equatable {
     var cluster: String?
     /// An exception class (`FileNotFoundError`, `AnalysisException`…), without its package.
     var exception: String?
-    /// A Spark error class (`TABLE_OR_VIEW_NOT_FOUND`), without brackets.
-    var sparkErrorClass: String?
-    /// A vendor error code written as `ErrorCode=…` or `"errorCode": "…"`.
-    var errorCode: String?
 }
 
 /// Pulls `Facts` out of an error text with a few targeted expressions, each
@@ -55,13 +51,11 @@ enum FactExtractor {
         regex(#"could not connect to server[^\n"]{0,1000}+"([^"]{1,256}+)""#),
     ]
     static let exceptionPattern = regex(#"\b([a-z][a-z0-9]{0,100}(?:exception|error|failure))\b"#)
-    static let sparkClassPattern = LinearPattern.constant(#"\[([A-Z][A-Z0-9_]{3,100}+(?:\.[A-Z0-9_]{1,100}+){0,4})\]"#, caseInsensitive: false)
-    static let errorCodePattern = regex(#"(?:ErrorCode|errorCode|error_code)["']?\s{0,10}+[=:]\s{0,10}+["']?([A-Za-z0-9_]{1,100}+)"#)
     static let clusterPattern = regex(#"\b(\d{4}-\d{6}-[a-z0-9]{8})\b"#)
 
     /// Every pattern the extractor runs, for the tests that bound their cost.
     static var allPatterns: [LinearPattern] {
-        pathPatterns + tablePatterns + columnPatterns + hostPatterns + [exceptionPattern, sparkClassPattern, errorCodePattern, clusterPattern]
+        pathPatterns + tablePatterns + columnPatterns + hostPatterns + [exceptionPattern, clusterPattern]
     }
 
     static func facts(in text: String, details: [String: String] = [:]) -> Facts {
@@ -74,8 +68,6 @@ enum FactExtractor {
         if let match = exceptionPattern.firstMatch(in: text), let range = Range(match.range(at: 1), in: text) {
             facts.exception = String(text[range])
         }
-        facts.sparkErrorClass = firstCapture([sparkClassPattern], in: text).map { String($0.split(separator: ".").first ?? Substring($0)) }
-        facts.errorCode = firstCapture([errorCodePattern], in: text)
         return facts
     }
 
