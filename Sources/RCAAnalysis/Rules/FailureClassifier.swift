@@ -1,10 +1,7 @@
 import Foundation
 import RCACore
 
-/// The category an error text points to, weighed from every signal in it:
-/// a curated rule of the knowledge base, the identifiers it names (by the
-/// catalog, or by their own words) and the vocabulary of its prose. Each
-/// signal adds its weight to its category; the heaviest category wins.
+/// What the classifier concluded of a text, and what it rests on.
 struct Verdict {
     var category: FailureCategory
     var confidence: Confidence
@@ -18,6 +15,11 @@ struct Verdict {
     var ruleAgrees: Bool
 }
 
+/// The category an error text points to, weighed from every signal in it:
+/// a curated rule of the knowledge base, the identifiers it names (by the
+/// catalog, or by their own words) and the vocabulary of its prose. Each
+/// signal adds its weight to its category; the heaviest category wins, except
+/// that an operator's rule decides outright.
 struct FailureClassifier {
     /// A curated rule that matched, and the phrases it matched.
     struct RuleMatch {
@@ -26,9 +28,6 @@ struct FailureClassifier {
         /// An operator's rule: it decides whatever else the text says.
         let site: Bool
     }
-
-    /// The weight of an operator's rule: more than every other signal together can reach.
-    static let siteRuleWeight = 1_000
 
     /// Weights of a curated rule's match, by its confidence.
     static func weight(of confidence: Confidence) -> Int {
@@ -57,6 +56,8 @@ struct FailureClassifier {
         let evidence: String?
         let position: String.Index?
         let decisive: Bool
+        /// A phrase of the vocabulary, whose weights are capped per category.
+        var fromVocabulary = false
     }
 
     func classify(
@@ -69,7 +70,7 @@ struct FailureClassifier {
     ) -> Verdict? {
         var contributions: [Contribution] = []
         if let rule {
-            contributions.append(Contribution(category: rule.rule.category, weight: rule.site ? Self.siteRuleWeight : Self.weight(of: rule.rule.confidence),
+            contributions.append(Contribution(category: rule.rule.category, weight: Self.weight(of: rule.rule.confidence),
                                               label: Self.label(rule), evidence: rule.evidence.first,
                                               position: rule.evidence.first.flatMap { text.range(of: $0)?.lowerBound },
                                               decisive: rule.site || rule.rule.confidence == .high || rule.rule.confidence == .veryHigh))
@@ -84,19 +85,19 @@ struct FailureClassifier {
         }
         for stated in statedSQLSTATEs {
             contributions.append(Contribution(category: stated.category, weight: Self.catalogWeight, label: "SQLSTATE \(stated.state)",
-                                              evidence: "SQLSTATE", position: stated.range.lowerBound, decisive: true))
+                                              evidence: String(text[stated.range]), position: stated.range.lowerBound, decisive: true))
         }
         var seen: Set<String> = []
         for hit in hits where seen.insert(hit.phrase.text).inserted {
             let range = words[hit.firstWord].range.lowerBound..<words[hit.lastWord].range.upperBound
             contributions.append(Contribution(category: hit.phrase.category, weight: hit.phrase.weight, label: "\"\(hit.phrase.text)\"",
-                                              evidence: String(text[range]), position: range.lowerBound, decisive: false))
+                                              evidence: String(text[range]), position: range.lowerBound, decisive: false, fromVocabulary: true))
         }
 
         var scores: [FailureCategory: Int] = [:]
         var phraseScores: [FailureCategory: Int] = [:]
         for contribution in contributions {
-            if contribution.label.hasPrefix("\"") {
+            if contribution.fromVocabulary {
                 phraseScores[contribution.category, default: 0] += contribution.weight
             } else {
                 scores[contribution.category, default: 0] += contribution.weight
@@ -111,11 +112,12 @@ struct FailureClassifier {
             if leftStrongest != rightStrongest { return leftStrongest > rightStrongest }
             return Self.order[left.key, default: 0] < Self.order[right.key, default: 0]
         }
-        guard let (category, score) = ranked.first, score > 0 else { return nil }
-        let runnerUp = ranked.count > 1 ? ranked[1].value : 0
+        let decided = rule.flatMap { $0.site ? ($0.rule.category, scores[$0.rule.category] ?? 0) : nil } ?? ranked.first
+        guard let (category, score) = decided, score > 0 else { return nil }
+        let runnerUp = ranked.first { $0.key != category }?.value ?? 0
         let mine = contributions.filter { $0.category == category }
-        let signals = mine.filter { !$0.label.hasPrefix("\"") }.sorted { $0.weight > $1.weight }
-        let phrases = mine.filter { $0.label.hasPrefix("\"") }.sorted { $0.weight > $1.weight }
+        let signals = mine.filter { !$0.fromVocabulary }.sorted { $0.weight > $1.weight }
+        let phrases = mine.filter(\.fromVocabulary).sorted { $0.weight > $1.weight }
         let phraseWeight = phrases.reduce(0) { $0 + $1.weight }
 
         let ruleAgrees = rule?.rule.category == category
