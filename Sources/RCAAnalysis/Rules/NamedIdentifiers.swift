@@ -31,20 +31,20 @@ struct NamedIdentifier: Equatable {
     /// a code that means something (3), an exception class that does (2),
     /// one that only carries another error (1).
     var rank: Int {
-        if kind == .errorClass { return 4 }
-        guard category != nil else { return 1 }
         switch kind {
-        case .errorClass: return 4
-        case .code: return 3
-        case .name, .exception: return 2
-        case .httpStatus: return 1
+        case .errorClass: 4
+        case _ where category == nil: 1
+        case .code: 3
+        case .name, .exception: 2
+        case .httpStatus: 1
         }
     }
 }
 
 /// Finds the identifiers of an error text, in the order they appear. Uses
-/// the tokens of `WordScanner` and three `LinearPattern`s, so the work is
-/// linear in the text.
+/// the tokens of `WordScanner` and a few `LinearPattern`s, and sweeps the
+/// tokens once past the spans the patterns claimed, so the work is linear in
+/// the text.
 struct IdentifierFinder {
     let catalog: Catalog
     let lexicon: Lexicon
@@ -105,8 +105,11 @@ struct IdentifierFinder {
             found[range.lowerBound] = NamedIdentifier(name: status, kind: .httpStatus, position: range.lowerBound, category: category,
                                                       reason: category.map { _ in "HTTP status \(status)" }, fromCatalog: category != nil)
         }
+        let claimed = (classRanges + codeRanges).sorted { $0.lowerBound < $1.lowerBound }
+        var next = 0
         for token in tokens where found[token.range.lowerBound] == nil {
-            if (classRanges + codeRanges).contains(where: { $0.overlaps(token.range) }) { continue }
+            while next < claimed.count, claimed[next].upperBound <= token.range.lowerBound { next += 1 }
+            if next < claimed.count, claimed[next].lowerBound < token.range.upperBound { continue }
             if let identifier = tokenIdentifier(token) {
                 found[token.range.lowerBound] = identifier
             }
