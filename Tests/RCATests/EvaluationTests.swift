@@ -79,4 +79,18 @@ struct EvaluationTests {
         }
         #expect(seen.count >= 400)
     }
+
+    /// The figures docs/analysis.md records, less two points, so that a change
+    /// that loses accuracy on either half fails here rather than in a user's
+    /// on-call night.
+    @Test("accuracy on both halves stays at the recorded level", arguments: [
+        ("development.jsonl", 91.0, 97.0),
+        ("heldout.jsonl", 77.0, 81.0),
+    ])
+    func accuracyFloor(file: String, category: Double, errorType: Double) throws {
+        let corpus = try EvaluationCorpus.parse(try Data(contentsOf: Self.corpusFolder.appendingPathComponent(file)))
+        let report = Evaluation(engine: try RulesEngine()).run(corpus)
+        #expect(report.categoryAccuracy * 100 >= category, "\(file): category \(report.categoryAccuracy * 100) %")
+        #expect(report.errorTypeAccuracy * 100 >= errorType, "\(file): error type \(report.errorTypeAccuracy * 100) %")
+    }
 }
