@@ -106,12 +106,10 @@ extension AnalysisSettings {
         guard let path else { return nil }
         do {
             let rules = try KnowledgeBase.site(file: path)
-            _ = try RulesEngine(siteRules: rules)
+            for rule in rules.rules { _ = try rule.compiledPatterns() }
             return rules
-        } catch let error as KnowledgeBaseError {
-            throw ConfigurationError(variable: "KNOWLEDGE_BASE_FILE", problem: error.description)
         } catch {
-            throw ConfigurationError(variable: "KNOWLEDGE_BASE_FILE", problem: String(describing: error))
+            throw ConfigurationError(variable: "KNOWLEDGE_BASE_FILE", problem: error.description)
         }
     }
 }

@@ -22,6 +22,17 @@ public struct KnowledgeBase: Sendable, Decodable {
         public let recommendations: [String]
         public let autoHeal: Bool
 
+        /// The rule's patterns, each checked to run in linear time.
+        public func compiledPatterns() throws(KnowledgeBaseError) -> [LinearPattern] {
+            try patterns.map { pattern throws(KnowledgeBaseError) in
+                do {
+                    return try LinearPattern(pattern)
+                } catch {
+                    throw KnowledgeBaseError.invalidPattern(rule: id, reason: String(describing: error))
+                }
+            }
+        }
+
         enum CodingKeys: String, CodingKey {
             case id, patterns, category, severity, confidence, recommendations
             case errorType = "error_type"

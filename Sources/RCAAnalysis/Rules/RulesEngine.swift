@@ -23,14 +23,7 @@ public struct RulesEngine: RootCauseAnalyzer {
 
     public init(knowledgeBase: KnowledgeBase, siteRules: KnowledgeBase? = nil, lexicon: Lexicon, catalog: Catalog) throws {
         rules = try knowledgeBase.overridden(by: siteRules).map { rule, site in
-            let patterns = try rule.patterns.map { pattern throws(KnowledgeBaseError) in
-                do {
-                    return try LinearPattern(pattern)
-                } catch {
-                    throw KnowledgeBaseError.invalidPattern(rule: rule.id, reason: String(describing: error))
-                }
-            }
-            return CompiledRule(rule: rule, patterns: patterns, site: site)
+            CompiledRule(rule: rule, patterns: try rule.compiledPatterns(), site: site)
         }
         self.lexicon = lexicon
         finder = IdentifierFinder(catalog: catalog, lexicon: lexicon)
