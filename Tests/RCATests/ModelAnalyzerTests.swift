@@ -295,4 +295,18 @@ struct ModelAnswerCheckTests {
         #expect(contradicting.confidence == .medium)
         #expect(contradicting.decidedBy == "model gemini-2.5-flash, against the rules engine's network_connectivity (code ORA-12541)")
     }
+
+    @Test("a model that cannot tell leaves a sure rules engine's answer in place, and says so")
+    func modelCannotTell() throws {
+        let sure = try RulesEngine().analyzeNow(AnalysisInput(source: .databricks, errorText: "ORA-12541: TNS:no listener", resource: "r"))
+        var unknown = Self.answer(.unknown, confidence: .medium)
+        unknown.tokensUsed = 321
+        let kept = ModelAnalyzer.checked(unknown, against: sure)
+        #expect(kept.category == .networkConnectivity && kept.engine == .rules && kept.confidence == sure.confidence)
+        #expect(kept.tokensUsed == 321, "the model's cost is still counted")
+        #expect(kept.decidedBy == "code ORA-12541; model gemini-2.5-flash could not tell")
+
+        let unsure = try RulesEngine().analyzeNow(AnalysisInput(source: .databricks, errorText: "the nightly load stopped", resource: "r"))
+        #expect(ModelAnalyzer.checked(unknown, against: unsure).category == .unknown, "an unsure rules engine does not overrule the model")
+    }
 }

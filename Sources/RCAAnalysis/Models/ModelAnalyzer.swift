@@ -91,7 +91,8 @@ public struct ModelAnalyzer: RootCauseAnalyzer {
     /// same text: when the rules engine was sure (a vendor code, a catalog
     /// entry or a curated rule decided it, High or Very High) and the model
     /// names another category, the model's answer stands but its confidence is
-    /// at most Medium and `decided_by` records the disagreement.
+    /// at most Medium and `decided_by` records the disagreement; when the
+    /// model could not tell (`unknown`), the rules engine's answer is kept.
     static func checked(_ answer: RootCauseAnalysis, against candidate: RootCauseAnalysis) -> RootCauseAnalysis {
         var analysis = answer
         let model = "model \(answer.model ?? answer.engine.rawValue)"
@@ -99,6 +100,13 @@ public struct ModelAnalyzer: RootCauseAnalyzer {
         guard rulesWereSure, answer.category != candidate.category else {
             analysis.decidedBy = model
             return analysis
+        }
+        if answer.category == .unknown {
+            var kept = candidate
+            kept.tokensUsed = answer.tokensUsed
+            kept.latencyMilliseconds = answer.latencyMilliseconds
+            kept.decidedBy = "\(candidate.decidedBy ?? "rules"); \(model) could not tell"
+            return kept
         }
         if analysis.confidence == .high || analysis.confidence == .veryHigh { analysis.confidence = .medium }
         analysis.decidedBy = "\(model), against the rules engine's \(candidate.category.rawValue) (\(candidate.decidedBy ?? "rules"))"

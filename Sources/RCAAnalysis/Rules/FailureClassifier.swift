@@ -175,7 +175,7 @@ struct FailureClassifier {
         for rank in [4, 3, 2] {
             if let identifier = identifiers.last(where: { $0.rank == rank }) { return identifier }
         }
-        for kinds: Set<NamedIdentifier.Kind> in [[.code, .name], [.exception], [.httpStatus]] {
+        for kinds: Set<NamedIdentifier.Kind> in [[.errorClass, .code, .name], [.exception], [.httpStatus]] {
             if let identifier = identifiers.last(where: { kinds.contains($0.kind) }) { return identifier }
         }
         return nil

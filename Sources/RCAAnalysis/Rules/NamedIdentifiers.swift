@@ -27,11 +27,13 @@ struct NamedIdentifier: Equatable {
     let reason: String?
     let fromCatalog: Bool
 
-    /// How specific it is, for choosing the error type: an error class (4),
+    /// How specific it is, for choosing the error type: an error class (4)
+    /// unless the catalog lists it as one that only wraps the real error,
     /// a code that means something (3), an exception class that does (2),
     /// one that only carries another error (1).
     var rank: Int {
         switch kind {
+        case .errorClass where fromCatalog && category == nil: 1
         case .errorClass: 4
         case _ where category == nil: 1
         case .code: 3
@@ -147,11 +149,14 @@ struct IdentifierFinder {
         }
     }
 
+    /// An error class: what the catalog's codes say of it first (a class
+    /// whose SQLSTATE misleads, or one that only wraps the real error), else
+    /// its SQLSTATE, else its own words.
     private func errorClass(_ name: String, at position: String.Index) -> NamedIdentifier? {
         let main = String(name.split(separator: ".").first ?? Substring(name))
-        let entry = catalog.sparkClass(name)
-        if case .means = entry { return identifier(name, .errorClass, at: position, entry) }
-        return identifier(name, .errorClass, at: position, catalog.code(main), main: main)
+        let listed = catalog.code(main)
+        if listed != .unlisted { return identifier(name, .errorClass, at: position, listed) }
+        return identifier(name, .errorClass, at: position, catalog.sparkClass(name), main: main)
     }
 
     private func code(_ name: String, at position: String.Index, labelled: Bool) -> NamedIdentifier? {
