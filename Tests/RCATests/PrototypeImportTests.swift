@@ -111,7 +111,10 @@ struct PrototypeImportTests {
     @Test("tickets, audit lines and accounts come over with ids, run keys, SLA, references and hashes; a second run adds nothing", arguments: TestBackend.enabled)
     func importsOnce(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, testDatabase in
-            let now = Date()
+            // A whole second: the prototype writes microseconds and the store keeps
+            // milliseconds, and a fractional `now` can land on either side of a
+            // millisecond depending on which is computed from the Double first.
+            let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
             let tables = try await Self.tables(in: testDatabase.folder, now: now)
             let report = try await PrototypeImporter(database: database).run(tables, role: .responder, now: now)
             #expect(report.tickets == 3 && report.auditEntries == 3 && report.users == 1 && report.breachedAtImport == 1)
