@@ -70,6 +70,9 @@ public enum AnalysisEngine: String, Sendable, Codable {
     case rules
     case gemini
     case openai
+    /// A responder's correction, stored for the failure's fingerprint and
+    /// reused for its later tickets.
+    case responder
 }
 
 /// A root-cause analysis, as stored on the ticket and shown to responders:

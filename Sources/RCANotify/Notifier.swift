@@ -106,6 +106,8 @@ public enum NotificationReason: String, Sendable, Codable, CaseIterable {
     case resolvedAtSource = "resolved_at_source"
     /// A Jira issue was opened for the ticket: channels that show its key update.
     case itsmLinked = "itsm_linked"
+    /// A responder corrected the analysis: channels that show it update.
+    case corrected
 }
 
 /// One line of a ticket's audit trail as an archive keeps it.

@@ -203,6 +203,13 @@ struct AnalyzeJobHandler: JobHandler {
         details: inout [String: String],
         audits: inout [(String, String)]
     ) async throws -> RootCauseAnalysis {
+        if let correction = try await CorrectionStore(database: database).find(fingerprint: fingerprint) {
+            audits.append((
+                "RCA Reused",
+                "\(correction.correctedBy) corrected this failure's analysis on ticket \(correction.ticketID) (\(correction.correctedAt)); the correction was applied, no new analysis was made"
+            ))
+            return Self.analysis(from: correction, quotable: quotable, affectedEntity: ticket.pipeline ?? "")
+        }
         let candidate = if let lookedUp { lookedUp } else { try await cachedAnalysis(fingerprint: fingerprint, excluding: ticket.id) }
         if let cached = candidate, Self.fits(cached.analysis, quotable) {
             var analysis = try cached.analysis.validated(against: quotable)
@@ -217,6 +224,22 @@ struct AnalyzeJobHandler: JobHandler {
         if let reason = analysis.fallbackReason {
             audits.append(("RCA Fallback", "\(reason); the rules engine answered"))
         }
+        return analysis
+    }
+
+    /// A responder's correction as the analysis of a later ticket of the same
+    /// failure. Its evidence is kept where this ticket's text has it too (a
+    /// number or a name in it may differ); the responder's word stands even when none is.
+    static func analysis(from correction: AnalysisCorrection, quotable: QuotableText, affectedEntity: String) -> RootCauseAnalysis {
+        let missing = Set(quotable.unquotable(correction.evidence))
+        let evidence = correction.evidence.filter { !missing.contains($0) }
+        var analysis = RootCauseAnalysis(
+            rootCause: correction.rootCause, errorType: correction.errorType, affectedEntity: affectedEntity,
+            severity: correction.severity, confidence: evidence.isEmpty ? .medium : .high,
+            recommendations: correction.recommendations, autoHealPossible: false, category: correction.category,
+            evidence: evidence, engine: .responder
+        )
+        analysis.decidedBy = "correction by \(correction.correctedBy) on ticket \(correction.ticketID)"
         return analysis
     }
 

@@ -200,7 +200,10 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     ).register(on: api, protected: protected)
     DedupCheckRoutes(database: dependencies.database, tokenCheck: tokenCheck, authenticator: authenticator).register(on: api)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
-    TicketRoutes(database: dependencies.database, changes: changes, summaries: SummaryCache(database: dependencies.database)).register(on: protected)
+    let corrections = AnalysisCorrections(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
+    TicketRoutes(
+        database: dependencies.database, changes: changes, corrections: corrections, summaries: SummaryCache(database: dependencies.database)
+    ).register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)
     AdminRoutes(
         database: dependencies.database,

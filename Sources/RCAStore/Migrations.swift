@@ -14,7 +14,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation, analysisCorrections]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -387,5 +387,29 @@ extension Migrator {
     /// role change, disabling): tokens issued before it are refused.
     static let sessionRevocation = Migration(version: 10, name: "session revocation") { _ in
         ["ALTER TABLE users ADD COLUMN sessions_valid_after TEXT"]
+    }
+
+    /// Responders' corrections of analyses, one per failure fingerprint: the
+    /// worker reuses them for later tickets of the same failure, and
+    /// `rca-assistant rules export` turns them into site rules. A correction
+    /// names the ticket it was made on but outlives it.
+    static let analysisCorrections = Migration(version: 11, name: "analysis corrections") { _ in
+        [
+            """
+            CREATE TABLE analysis_corrections (
+                fingerprint TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                category TEXT NOT NULL,
+                error_type TEXT NOT NULL,
+                root_cause TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                recommendations TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                ticket_id TEXT NOT NULL,
+                corrected_by TEXT NOT NULL,
+                corrected_at TEXT NOT NULL
+            )
+            """,
+        ]
     }
 }

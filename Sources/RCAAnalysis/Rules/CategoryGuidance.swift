@@ -120,3 +120,9 @@ struct CategoryGuidance {
         }
     }
 }
+
+extension FailureCategory {
+    /// The first steps a responder takes for this kind of failure, for a
+    /// correction that names none of its own.
+    public var firstSteps: [String] { CategoryGuidance.of(self).recommendations }
+}

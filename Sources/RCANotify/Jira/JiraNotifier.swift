@@ -36,7 +36,7 @@ public struct JiraNotifier: Notifier {
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
         case .opened, .acknowledged, .inProgress, .reopened: true
-        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked: false
+        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected: false
         }
     }
 

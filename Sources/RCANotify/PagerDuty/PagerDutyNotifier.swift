@@ -24,7 +24,7 @@ public struct PagerDutyNotifier: Notifier {
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
         case .opened, .inProgress, .acknowledged, .reopened: true
-        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked: false
+        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected: false
         }
     }
 

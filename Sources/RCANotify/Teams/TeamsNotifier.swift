@@ -22,7 +22,7 @@ public struct TeamsNotifier: Notifier {
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
         case .opened, .slaBreached, .acknowledged: true
-        case .inProgress, .reopened, .recurred, .resolvedAtSource, .itsmLinked: false
+        case .inProgress, .reopened, .recurred, .resolvedAtSource, .itsmLinked, .corrected: false
         }
     }
 

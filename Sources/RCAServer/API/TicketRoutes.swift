@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RCAAnalysis
 import RCACore
 import RCAStore
 
@@ -10,10 +11,11 @@ extension AuditRecord: ResponseEncodable {}
 extension TicketLink: ResponseEncodable {}
 
 /// The ticket API: lists, one ticket with its history and relations, the
-/// summary, the audit trail, and status changes.
+/// summary, the audit trail, status changes and corrections of analyses.
 struct TicketRoutes: Sendable {
     let database: Database
     let changes: StatusChanges
+    let corrections: AnalysisCorrections
     let summaries: SummaryCache
 
     /// One ticket with everything the ticket modal shows.
@@ -130,6 +132,26 @@ struct TicketRoutes: Sendable {
         let ack_seconds: Int?
     }
 
+    struct CorrectionBody: Decodable {
+        let category: String
+        let root_cause: String
+        let error_type: String?
+        let recommendations: [String]?
+        let evidence: [String]?
+    }
+
+    struct CorrectionAnswer: ResponseEncodable {
+        let ticket_id: String
+        let fingerprint: String
+        let category: String
+        let error_type: String
+        let root_cause: String
+        let recommendations: [String]
+        let evidence: [String]
+        let corrected_by: String
+        let corrected_at: String
+    }
+
     func register(on api: RouterGroup<AppRequestContext>) {
         for tab in TicketTab.allCases {
             api.get(RouterPath("\(tab.rawValue)-tickets")) { request, context in
@@ -143,6 +165,9 @@ struct TicketRoutes: Sendable {
         }
         api.post("tickets/:id/status") { request, context in
             try await changeStatus(request, context: context)
+        }
+        api.post("tickets/:id/correction") { request, context in
+            try await correct(request, context: context)
         }
         api.get("summary") { request, context in
             _ = try context.require(.viewer)
@@ -250,6 +275,59 @@ struct TicketRoutes: Sendable {
             case .notAllowed, .isRecurrence, .conflict: throw APIError(.conflict, error.description)
             }
         }
+    }
+
+    private func correct(_ request: Request, context: AppRequestContext) async throws -> CorrectionAnswer {
+        let user = try context.require(.responder)
+        let id = try context.parameters.require("id")
+        let input = try await APIInput.decode(CorrectionBody.self, from: request, context: context)
+        let correction: AnalysisCorrection
+        do {
+            correction = try await corrections.apply(try Self.correctionRequest(input, ticketID: id), by: user.email)
+        } catch let error as CorrectionError {
+            switch error {
+            case .notFound: throw APIError(.notFound, error.description)
+            case .notAnalyzed: throw APIError(.conflict, error.description)
+            case .evidenceNotInText: throw APIError(.badRequest, error.description)
+            }
+        }
+        return CorrectionAnswer(
+            ticket_id: correction.ticketID, fingerprint: correction.fingerprint, category: correction.category.rawValue,
+            error_type: correction.errorType, root_cause: correction.rootCause, recommendations: correction.recommendations,
+            evidence: correction.evidence, corrected_by: correction.correctedBy, corrected_at: correction.correctedAt
+        )
+    }
+
+    /// The body checked field by field, each refusal saying what to send instead.
+    static func correctionRequest(_ input: CorrectionBody, ticketID: String) throws -> CorrectionRequest {
+        let categories = FailureCategory.allCases.filter { $0 != .unknown }
+        guard let category = FailureCategory(rawValue: input.category), category != .unknown else {
+            throw APIError(.badRequest, "category must be one of \(categories.map(\.rawValue).joined(separator: ", ")); got \"\(input.category)\"")
+        }
+        let rootCause = input.root_cause.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...2000).contains(rootCause.count) else { throw APIError(.badRequest, "root_cause must be 1 to 2000 characters") }
+        let errorType = input.error_type?.trimmingCharacters(in: .whitespaces)
+        if let errorType, !Self.isErrorType(errorType) {
+            throw APIError(.badRequest, "error_type must be 1 to 120 letters, digits, '_', '.', ':' or '-' (for example ORA-12541 or UNRESOLVED_COLUMN)")
+        }
+        let steps = (input.recommendations ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        guard steps.count <= 6, steps.allSatisfy({ $0.count <= 500 }) else {
+            throw APIError(.badRequest, "recommendations must be at most 6 steps of at most 500 characters each")
+        }
+        let evidence = (input.evidence ?? []).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        guard evidence.count <= 3, evidence.allSatisfy({ (4...300).contains($0.count) }) else {
+            throw APIError(.badRequest, "evidence must be at most 3 phrases of 4 to 300 characters, each quoted exactly from the error text")
+        }
+        return CorrectionRequest(
+            ticketID: ticketID, category: category, errorType: errorType.flatMap { $0.isEmpty ? nil : $0 }, rootCause: rootCause,
+            recommendations: steps.isEmpty ? category.firstSteps : steps, evidence: evidence
+        )
+    }
+
+    static func isErrorType(_ text: String) -> Bool {
+        text.isEmpty || (text.count <= 120 && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "_.:-".unicodeScalars.contains(scalar))
+        })
     }
 
     static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
