@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Drives the dashboard in headless Chromium against a running server:
 signs in, watches a ticket posted by webhook appear without a reload,
-opens it, acknowledges it, sees it move to Closed with its SLA status, and
-checks that a pipeline named like an HTML tag is shown as text.
+opens it, corrects its analysis and sees a later ticket of the same failure
+take the correction, acknowledges it, sees it move to Closed with its SLA
+status, and checks that a pipeline named like an HTML tag is shown as text.
 
 Usage: dashboard_test.py BASE_URL WEBHOOK_TOKEN EMAIL PASSWORD SCREENSHOT_DIR"""
 import json
@@ -16,7 +17,7 @@ from selenium.common.exceptions import NoAlertPresentException, StaleElementRefe
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, webhook_token, email, password, shots = sys.argv[1:6]
 os.makedirs(shots, exist_ok=True)
@@ -56,6 +57,14 @@ def row(ticket_id):
     return rows[0] if rows else None
 
 
+def row_text(ticket_id):
+    try:
+        found = row(ticket_id)
+        return found.text if found is not None else ""
+    except StaleElementReferenceException:
+        return ""
+
+
 try:
     step("sign in")
     driver.get(f"{base}/login")
@@ -87,6 +96,30 @@ try:
     assert driver.find_elements(By.CSS_SELECTOR, "#modal-recommendations li"), "no recommendations"
     assert "OutOfMemoryError" in driver.find_element(By.ID, "modal-error").text
     driver.save_screenshot(os.path.join(shots, "ticket-modal.png"))
+
+    step("correct the analysis from the modal")
+    driver.find_element(By.CSS_SELECTOR, "#correction summary").click()
+    Select(driver.find_element(By.ID, "correction-category")).select_by_value("configuration_error")
+    error_type = driver.find_element(By.ID, "correction-error-type")
+    error_type.clear()
+    error_type.send_keys("EXECUTOR_MEMORY_TOO_LOW")
+    root_cause = driver.find_element(By.ID, "correction-root-cause")
+    root_cause.clear()
+    root_cause.send_keys("The last deploy set spark.executor.memory to 1g")
+    evidence = driver.find_element(By.ID, "correction-evidence")
+    evidence.clear()
+    evidence.send_keys("Java heap space")
+    driver.find_element(By.ID, "correction-submit").click()
+    wait.until(lambda d: "category configuration_error" in d.find_element(By.ID, "modal-classification").text)
+    classification = driver.find_element(By.ID, "modal-classification").text
+    assert "engine responder" in classification and "EXECUTOR_MEMORY_TOO_LOW" in classification, classification
+    assert "spark.executor.memory" in driver.find_element(By.ID, "modal-root-cause").text
+    assert driver.find_element(By.ID, "correction-status").text == "", driver.find_element(By.ID, "correction-status").text
+    driver.save_screenshot(os.path.join(shots, "corrected.png"))
+
+    step("a later ticket of the same failure takes the correction")
+    later_id = post_alert("pl_same_failure_elsewhere", "java.lang.OutOfMemoryError: Java heap space")
+    wait.until(lambda d: "EXECUTOR_MEMORY_TOO_LOW" in row_text(later_id))
 
     step("acknowledge from the modal")
     driver.find_element(By.CSS_SELECTOR, '#modal-actions button[data-action="acknowledged"]').click()

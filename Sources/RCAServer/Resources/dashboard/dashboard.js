@@ -224,8 +224,58 @@ async function changeStatus(event, id, status) {
   }
 }
 
+// The failure categories a responder may correct an analysis to.
+const categories = [
+  "missing_input_data", "schema_mismatch", "data_quality", "out_of_memory", "resource_exhausted_or_quota", "cluster_launch_failure",
+  "node_or_spot_loss", "timeout", "network_connectivity", "authentication_failed", "permission_denied", "configuration_error",
+  "dependency_or_library_failure", "upstream_dependency_failed", "concurrency_conflict", "code_error", "platform_outage",
+];
+
+// Fills the correction form from the analysis, unless the responder has it
+// open: a live refresh of the modal must not throw away what they type.
+function fillCorrection(ticket, detail) {
+  const form = $("correction");
+  form.hidden = !canRespond || ticket.analysis_state !== "done";
+  if (form.open) return;
+  $("correction-category").replaceChildren(...categories.map((category) =>
+    el("option", { value: category, selected: category === ticket.category }, category.replaceAll("_", " "))));
+  $("correction-error-type").value = ticket.error_type || "";
+  $("correction-root-cause").value = ticket.rca_result || "";
+  $("correction-evidence").value = detail.evidence[0] || "";
+  $("correction-recommendations").value = "";
+}
+
+async function submitCorrection(event) {
+  event.preventDefault();
+  const id = state.modalTicket;
+  const evidence = $("correction-evidence").value.trim();
+  const body = {
+    category: $("correction-category").value,
+    root_cause: $("correction-root-cause").value,
+    error_type: $("correction-error-type").value.trim(),
+    evidence: evidence ? [evidence] : [],
+    recommendations: $("correction-recommendations").value.split("\n").map((line) => line.trim()).filter(Boolean),
+  };
+  $("correction-submit").disabled = true;
+  $("correction-status").textContent = "saving…";
+  try {
+    await api(`/api/tickets/${encodeURIComponent(id)}/correction`, { method: "POST", body: JSON.stringify(body) });
+    $("correction").open = false;
+    $("correction-status").textContent = "";
+    await refresh();
+  } catch (failure) {
+    $("correction-status").textContent = failure.message;
+  } finally {
+    $("correction-submit").disabled = false;
+  }
+}
+
 // The ticket modal.
 async function openModal(id) {
+  if (state.modalTicket !== id) {
+    $("correction").open = false;
+    $("correction-status").textContent = "";
+  }
   state.modalTicket = id;
   const detail = await getJSON(`/api/tickets/${encodeURIComponent(id)}`);
   const ticket = detail.ticket;
@@ -248,6 +298,7 @@ async function openModal(id) {
     detail.analysis_engine && `engine ${detail.analysis_engine}${detail.analysis_model ? ` (${detail.analysis_model})` : ""}`,
     detail.auto_heal_possible ? "a re-run may fix it" : null,
   ].filter(Boolean).join(" · ");
+  fillCorrection(ticket, detail);
   $("modal-recommendations").replaceChildren(...detail.recommendations.map((step) => el("li", {}, step)));
   $("modal-evidence").replaceChildren(...(detail.evidence.length ? detail.evidence.map((phrase) => el("li", {}, phrase)) : [el("li", { class: "muted" }, "none")]));
   $("modal-error").textContent = detail.error_message || "";
@@ -353,6 +404,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("more").addEventListener("click", () => loadTickets(false));
   $("export").addEventListener("click", () => exportTab().catch((failure) => alert(failure.message)));
   $("audit-action").addEventListener("change", () => loadAudit());
+  $("correction-form").addEventListener("submit", submitCorrection);
   $("modal-close").addEventListener("click", () => { state.modalTicket = null; $("ticket-modal").close(); });
   $("ticket-modal").addEventListener("close", () => { state.modalTicket = null; });
   setInterval(() => document.querySelectorAll("td.sla").forEach(renderSLA), 1000);
