@@ -8,11 +8,22 @@ public enum AlertSource: String, Sendable, Codable, CaseIterable {
     case generic
 }
 
-/// Where a ticket stands in the responders' workflow (the seed's three states).
+/// Where a ticket stands in the responders' workflow, as on-call tools name
+/// it: open (nobody has it yet; the SLA clock runs), acknowledged (someone
+/// owns it), in progress (being worked) and resolved. The prototype had no
+/// resolved state: its "acknowledged" closed the ticket, and is `resolved`
+/// here (migration 12 moved such tickets).
 public enum TicketStatus: String, Sendable, Codable, CaseIterable {
     case open
-    case inProgress = "in_progress"
     case acknowledged
+    case inProgress = "in_progress"
+    case resolved
+
+    /// Whether the SLA-to-acknowledge clock still runs: only while nobody has the ticket.
+    public var slaClockRuns: Bool { self == .open }
+
+    /// Whether the failure is still someone's to deal with.
+    public var isActive: Bool { self != .resolved }
 }
 
 /// Whether the alerting platform still reports the failure; independent of

@@ -18,10 +18,12 @@ public struct Ownership: Sendable, Equatable, Codable {
     }
 }
 
-/// Maps resources to their owning teams. Rules are tried in order; a rule
-/// matches on the resource's name (a `*`/`?` pattern, case-insensitive),
-/// on tags (Azure resource tags, Databricks custom tags, Alertmanager
-/// labels), or both. When no rule matches, the name-prefix rule applies:
+/// Maps resources to their owning teams. What the sender says explicitly
+/// comes first: a rule that matches on tags (Azure resource tags,
+/// Databricks custom tags, Alertmanager labels), then the alert's own
+/// `team`, `owner` and `cost_center` tags or labels; only then rules on the
+/// resource's name (a `*`/`?` pattern, case-insensitive), tried in order.
+/// When nothing matches, the name-prefix rule applies:
 /// the team is the name's first segment (`sales_daily_load` → `sales`), or
 /// for a CamelCase name without separators, every word but the last
 /// (`DataIngestionPipeline` → `DataIngestion`), as the prototype's users expect.
@@ -68,18 +70,43 @@ public struct OwnershipMap: Sendable, Equatable, Decodable {
         return map
     }
 
+    /// Tag and label names that name the owning team, the owner and the cost center outright.
+    static let teamTags = ["team", "finops_team", "owning_team"]
+    static let ownerTags = ["owner", "finops_owner"]
+    static let costCenterTags = ["cost_center", "costcenter", "cost-center", "finops_cost_center"]
+
     /// The owner of `resource`, given its tags (keys compared case-insensitively).
     public func owner(of resource: String, tags: [String: String]) -> Ownership? {
         let loweredTags = Dictionary(tags.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
-        for rule in rules {
-            if let pattern = rule.name, !Self.glob(pattern, matches: resource) { continue }
+        func matches(_ rule: Rule) -> Bool {
+            if let pattern = rule.name, !Self.glob(pattern, matches: resource) { return false }
             if let wanted = rule.tags, !wanted.allSatisfy({ loweredTags[$0.key.lowercased()]?.caseInsensitiveCompare($0.value) == .orderedSame }) {
-                continue
+                return false
             }
+            return true
+        }
+        if let rule = rules.first(where: { !($0.tags ?? [:]).isEmpty && matches($0) }) {
             return Ownership(team: rule.team, owner: rule.owner, costCenter: rule.costCenter)
         }
-        guard let team = Self.prefix(of: resource) else { return nil }
-        return Ownership(team: team, owner: ownerEmailDomain.map { "\(team.lowercased())@\($0)" })
+        func tagged(_ names: [String]) -> String? {
+            names.lazy.compactMap { loweredTags[$0]?.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty && $0.count <= 120 }
+        }
+        let owner = tagged(Self.ownerTags)
+        let costCenter = tagged(Self.costCenterTags)
+        if let team = tagged(Self.teamTags) {
+            return Ownership(team: team, owner: owner, costCenter: costCenter)
+        }
+        var found: Ownership
+        if let rule = rules.first(where: matches) {
+            found = Ownership(team: rule.team, owner: rule.owner, costCenter: rule.costCenter)
+        } else if let team = Self.prefix(of: resource) {
+            found = Ownership(team: team, owner: ownerEmailDomain.map { "\(team.lowercased())@\($0)" })
+        } else {
+            return nil
+        }
+        found.owner = owner ?? found.owner
+        found.costCenter = costCenter ?? found.costCenter
+        return found
     }
 
     /// The first segment of a name split at `_`, `-`, `.`, `/` or a space,

@@ -25,8 +25,14 @@ public struct TicketSnapshot: Sendable, Equatable {
     public var sourceStatus: String
     public var firstSeen: String
     public var ackUser: String?
-    /// When the ticket was acknowledged, for messages that show who closed it and when.
+    /// When the ticket was acknowledged, for messages that show who took it and when.
     public var ackTs: String?
+    /// Who owns the ticket now.
+    public var assignee: String?
+    public var resolvedUser: String?
+    public var resolvedTs: String?
+    /// The note a `.noted` delivery posts; nil for other reasons.
+    public var note: AuditLine?
     /// The ticket's audit trail, filled in only for channels that archive it (`needsRawPayload`).
     public var auditTrail: [AuditLine] = []
     public var finopsTeam: String?
@@ -41,7 +47,7 @@ public struct TicketSnapshot: Sendable, Equatable {
         slaStatus: String?, slaSeconds: Int?, errorType: String?, category: String?, rootCause: String?, confidence: String?,
         recommendations: [String], errorMessage: String?, occurrenceCount: Int, recurrences: Int, sourceStatus: String, firstSeen: String,
         ackUser: String?, finopsTeam: String?, finopsOwner: String?, finopsCostCenter: String?, itsmTicketID: String?, dashboardURL: String,
-        ackTs: String? = nil
+        ackTs: String? = nil, assignee: String? = nil, resolvedUser: String? = nil, resolvedTs: String? = nil
     ) {
         self.id = id
         self.source = source
@@ -64,6 +70,9 @@ public struct TicketSnapshot: Sendable, Equatable {
         self.firstSeen = firstSeen
         self.ackUser = ackUser
         self.ackTs = ackTs
+        self.assignee = assignee
+        self.resolvedUser = resolvedUser
+        self.resolvedTs = resolvedTs
         self.finopsTeam = finopsTeam
         self.finopsOwner = finopsOwner
         self.finopsCostCenter = finopsCostCenter
@@ -85,6 +94,7 @@ public struct TicketSnapshot: Sendable, Equatable {
         copy.finopsTeam = finopsTeam.map(Redactor.redact)
         copy.finopsOwner = finopsOwner.map(Redactor.redact)
         copy.finopsCostCenter = finopsCostCenter.map(Redactor.redact)
+        copy.note = note.map { AuditLine(timestamp: $0.timestamp, action: $0.action, user: $0.user, details: $0.details.map(Redactor.redact)) }
         return copy
     }
 
@@ -98,9 +108,16 @@ public struct TicketSnapshot: Sendable, Equatable {
 public enum NotificationReason: String, Sendable, Codable, CaseIterable {
     /// The ticket's analysis is done: announce it.
     case opened
-    case inProgress = "in_progress"
+    /// Someone took the ticket (it stays open).
     case acknowledged
+    case inProgress = "in_progress"
+    case resolved
+    /// Back to open: reopened after a resolution, or released by its owner.
     case reopened
+    /// The ticket's owner changed.
+    case assigned
+    /// A responder wrote a note; channels with a thread post it there.
+    case noted
     case slaBreached = "sla_breached"
     case recurred
     case resolvedAtSource = "resolved_at_source"

@@ -108,10 +108,11 @@ struct AnalyzeJobHandler: JobHandler {
         var analysis = try await analyze(
             input, quotable: quotable, fingerprint: fingerprint, lookedUp: lookedUp, ticket: ticket, details: &details, audits: &audits
         )
-        if let reported = ticket.severity.flatMap(Severity.init(rawValue:)), reported.isMoreSevere(than: analysis.severity) {
-            analysis.severity = reported
-            analysis.priority = Priority(severity: reported)
-        }
+        let reported = (ticket.reportedSeverity ?? ticket.severity).flatMap(Severity.init(rawValue:))
+        let severity = SeverityDecision(reported: reported, analysis: analysis)
+        analysis.severity = severity.severity
+        analysis.priority = Priority(severity: severity.severity)
+        if let reason = severity.reason { audits.append(("Severity Decided", reason)) }
         let ownership = ownershipMap.owner(of: ticket.pipeline ?? "", tags: Self.tags(in: details))
         let slaSeconds = slaPolicy.seconds(for: analysis.priority)
         audits.append((
@@ -128,6 +129,7 @@ struct AnalyzeJobHandler: JobHandler {
         let finalError = errorMessage
         let finalRunID = runID
         let result = analysis
+        let severityReason = severity.reason
         let slaDeadline = Timestamp.string(from: (Timestamp.date(from: ticket.firstSeen) ?? Date()).addingTimeInterval(TimeInterval(slaSeconds)))
         let pendingAudits = audits
         let correlation = self.correlation
@@ -145,6 +147,7 @@ struct AnalyzeJobHandler: JobHandler {
                     SET error_message = \(bind: finalError), run_id = \(bind: finalRunID), details = \(bind: detailsText),
                         rca_result = \(bind: result.rootCause), recommendations = \(bind: recommendations),
                         confidence = \(bind: result.confidence.rawValue), severity = \(bind: result.severity.rawValue),
+                        reported_severity = COALESCE(reported_severity, severity), severity_reason = \(bind: severityReason),
                         priority = \(bind: result.priority.rawValue), error_type = \(bind: result.errorType),
                         affected_entity = \(bind: result.affectedEntity), sla_seconds = \(bind: slaSeconds),
                         sla_deadline = \(bind: links.recurrenceOf == nil ? slaDeadline : nil), fingerprint = \(bind: fingerprint),
@@ -357,17 +360,4 @@ extension EnrichmentRequest {
             "set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, ADF_SUBSCRIPTION_ID, ADF_RESOURCE_GROUP and ADF_FACTORY_NAME"
         }
     }
-}
-
-extension Severity {
-    private var rank: Int {
-        switch self {
-        case .critical: 3
-        case .high: 2
-        case .medium: 1
-        case .low: 0
-        }
-    }
-
-    func isMoreSevere(than other: Severity) -> Bool { rank > other.rank }
 }

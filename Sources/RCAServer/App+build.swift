@@ -201,8 +201,10 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     DedupCheckRoutes(database: dependencies.database, tokenCheck: tokenCheck, authenticator: authenticator).register(on: api)
     let changes = StatusChanges(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
     let corrections = AnalysisCorrections(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
+    let collaboration = Collaboration(database: dependencies.database, events: dependencies.events, outbox: dependencies.outbox, wakeups: dependencies.wakeups)
     TicketRoutes(
-        database: dependencies.database, changes: changes, corrections: corrections, summaries: SummaryCache(database: dependencies.database)
+        database: dependencies.database, changes: changes, corrections: corrections, collaboration: collaboration,
+        summaries: SummaryCache(database: dependencies.database), databricksWorkspace: dependencies.configuration.databricks?.workspace
     ).register(on: protected)
     ExportRoutes(database: dependencies.database).register(on: protected)
     AdminRoutes(

@@ -29,6 +29,12 @@ struct NotifyJobHandler: JobHandler {
             throw JobFailure.permanent("the \(payload.channel) channel is not configured any more")
         }
         guard var current = try await snapshot(payload.ticket_id) else { return }
+        if payload.reason == .noted {
+            guard let noteID = payload.note_id, let note = try await TicketCollaboration(database: database).note(auditID: noteID) else {
+                throw JobFailure.permanent("the note to post is gone")
+            }
+            current.note = AuditLine(timestamp: note.at, action: TicketNote.auditAction, user: note.user, details: Redactor.redact(note.text))
+        }
         let deliveries = DeliveryStore(database: database)
         guard let record = try await deliveries.acquire(ticketID: current.id, channel: notifier.channel, for: lease) else {
             throw JobFailure.retryAfter(.seconds(2), "another worker is delivering to \(notifier.displayName) for \(current.id)")
@@ -85,6 +91,7 @@ struct NotifyJobHandler: JobHandler {
         case ("jira", true): "Jira Ticket Created"
         case ("jira", false): "Jira Ticket Updated"
         case ("slack", true): "Slack Notification Sent"
+        case ("slack", false) where reason == .noted: "Note Posted To Slack"
         case ("slack", false): "Slack Message Updated"
         case ("blob", _): "Payload Archived"
         default: "\(notifier.displayName) Notified"
@@ -127,7 +134,9 @@ struct NotifyJobHandler: JobHandler {
             firstSeen: ticket.firstSeen, ackUser: try row.decode(column: "ack_user", as: String?.self),
             finopsTeam: ticket.finopsTeam, finopsOwner: ticket.finopsOwner, finopsCostCenter: ticket.finopsCostCenter,
             itsmTicketID: ticket.itsmTicketID,
-            dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)", ackTs: try row.decode(column: "ack_ts", as: String?.self)
+            dashboardURL: "\(dashboardURL)/dashboard#ticket=\(ticket.id)", ackTs: try row.decode(column: "ack_ts", as: String?.self),
+            assignee: try row.decode(column: "assignee", as: String?.self), resolvedUser: try row.decode(column: "resolved_user", as: String?.self),
+            resolvedTs: try row.decode(column: "resolved_ts", as: String?.self)
         ).redacted()
     }
 }

@@ -46,6 +46,8 @@ public struct Outbox: Sendable {
         let ticket_id: String
         let channel: String
         let reason: NotificationReason
+        /// The audit id of the note a `.noted` delivery posts.
+        var note_id: Int64? = nil
     }
 
     let queue: JobQueue
@@ -61,8 +63,8 @@ public struct Outbox: Sendable {
 
     /// Queues `reason` for every channel that handles it, except `skipping` (the channel the change came from).
     @discardableResult
-    func enqueue(ticketID: String, reason: NotificationReason, skipping: String? = nil, on sql: any SQLDatabase) async throws -> Int {
-        try await enqueue(ticketID: ticketID, reason: reason, skipping: skipping, leasingFirstTo: nil, on: sql).queued
+    func enqueue(ticketID: String, reason: NotificationReason, skipping: String? = nil, noteID: Int64? = nil, on sql: any SQLDatabase) async throws -> Int {
+        try await enqueue(ticketID: ticketID, reason: reason, skipping: skipping, noteID: noteID, leasingFirstTo: nil, on: sql).queued
     }
 
     /// Like `enqueue(ticketID:reason:skipping:on:)`, but the first channel's
@@ -73,6 +75,7 @@ public struct Outbox: Sendable {
         ticketID: String,
         reason: NotificationReason,
         skipping: String? = nil,
+        noteID: Int64? = nil,
         leasingFirstTo completion: JobCompletion?,
         on sql: any SQLDatabase
     ) async throws -> (queued: Int, leased: ClaimedJob?) {
@@ -80,7 +83,7 @@ public struct Outbox: Sendable {
         var leased: ClaimedJob?
         var leaseOffered = completion == nil
         for notifier in notifiers where notifier.handles(reason) && notifier.channel != skipping {
-            let payload = String(decoding: try JSONEncoder().encode(Payload(ticket_id: ticketID, channel: notifier.channel, reason: reason)), as: UTF8.self)
+            let payload = String(decoding: try JSONEncoder().encode(Payload(ticket_id: ticketID, channel: notifier.channel, reason: reason, note_id: noteID)), as: UTF8.self)
             let uniqueKey = reason == .opened ? "notify:\(ticketID):\(notifier.channel):opened" : nil
             if !leaseOffered, let completion {
                 leaseOffered = true

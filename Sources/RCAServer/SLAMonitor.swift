@@ -40,7 +40,8 @@ public struct SLAMonitor: Service {
         breached.map { LiveEvent(.slaBreached, ticketID: $0, slaStatus: "Breached") }
     }
 
-    /// Marks every open or in-progress ticket past its deadline; returns their ids.
+    /// Marks every ticket past its deadline that nobody has acknowledged,
+    /// taken in hand or resolved (each of those stops the clock); returns their ids.
     @discardableResult
     public func markBreaches(now: Date = Date()) async throws -> [String] {
         let nowText = Timestamp.string(from: now)
@@ -50,7 +51,7 @@ public struct SLAMonitor: Service {
                 """
                 UPDATE tickets SET sla_status = 'Breached', updated_at = \(bind: nowText)
                 WHERE sla_status = 'Pending' AND sla_deadline IS NOT NULL AND sla_deadline <= \(bind: nowText)
-                  AND status IN ('open', 'in_progress')
+                  AND status = 'open'
                 RETURNING id, priority, sla_seconds
                 """
             ).all()

@@ -16,16 +16,17 @@ struct StatusChanges: Sendable {
     static func reason(for status: TicketStatus) -> NotificationReason {
         switch status {
         case .open: .reopened
-        case .inProgress: .inProgress
         case .acknowledged: .acknowledged
+        case .inProgress: .inProgress
+        case .resolved: .resolved
         }
     }
 
     /// `origin` is the channel the change came from (`slack`, `jira`), which is not told about it again.
-    func apply(ticketID: String, to target: TicketStatus, by user: String, note: String?, origin: String?) async throws -> StatusChange {
+    func apply(ticketID: String, to target: TicketStatus, by user: String, note: String?, origin: String?, mayReopen: Bool = true) async throws -> StatusChange {
         let outbox = self.outbox
         let events = self.events
-        let change = try await TicketWorkflow(database: database).change(ticketID: ticketID, to: target, by: user, note: note) { change, sql in
+        let change = try await TicketWorkflow(database: database).change(ticketID: ticketID, to: target, by: user, note: note, mayReopen: mayReopen) { change, sql in
             let skipping = origin == "slack" ? nil : origin
             try await outbox.enqueue(ticketID: change.ticketID, reason: Self.reason(for: change.to), skipping: skipping, on: sql)
             try await events.announce([Self.liveEvent(change, by: user)], on: sql)

@@ -66,7 +66,7 @@ struct TicketCorrelation {
         ).first() else { return }
         let earlierID = try earlier.decode(column: "id", as: String.self)
         let status = try earlier.decode(column: "status", as: String.self)
-        if status == TicketStatus.acknowledged.rawValue {
+        if status == TicketStatus.resolved.rawValue {
             try await TicketLinks.link(subject.id, to: earlierID, as: .recurredAfterFix, on: sql)
             outcome.notes.append(Note(ticketID: subject.id, action: "Recurred After Fix", details: "the same failure was closed on ticket \(earlierID) and came back"))
             outcome.notes.append(Note(ticketID: earlierID, action: "Recurred After Fix", details: "the failure came back after this ticket was closed: ticket \(subject.id)"))

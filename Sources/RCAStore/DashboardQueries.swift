@@ -8,14 +8,17 @@ public struct DashboardSummary: Sendable, Equatable, Codable {
     public struct Group: Sendable, Equatable, Codable {
         public let name: String
         public let tickets: Int
+        /// Every time the failure was reported: repeats folded into a ticket and recurrences included.
+        public let occurrences: Int
+        /// Tickets not resolved yet.
         public let open: Int
-        /// Mean seconds to first response (MTTA).
+        /// Mean seconds to acknowledge (MTTA).
         public let mttaSeconds: Double?
-        /// Mean minutes to close (MTTR).
+        /// Mean minutes to resolve (MTTR).
         public let mttrMinutes: Double?
 
         enum CodingKeys: String, CodingKey {
-            case name, tickets, open
+            case name, tickets, occurrences, open
             case mttaSeconds = "mtta_sec"
             case mttrMinutes = "mttr_min"
         }
@@ -35,27 +38,34 @@ public struct DashboardSummary: Sendable, Equatable, Codable {
     }
 
     public let total: Int
+    /// Tickets nobody has acknowledged yet.
     public let open: Int
     public let inProgress: Int
+    /// Tickets someone owns but has not started or resolved.
     public let acknowledged: Int
+    public let resolved: Int
     public let slaBreached: Int
     public let recurrences: Int
-    /// Mean seconds to first response, the prototype's `avg_ack_time_sec`.
+    /// Mean seconds to acknowledge (MTTA), the prototype's `avg_ack_time_sec`.
     public let avgAckTimeSeconds: Double?
+    /// Mean minutes to resolve (MTTR).
     public let mttrMinutes: Double?
     public let bySeverity: [String: Int]
+    /// Unresolved tickets by priority, for the page title's count of open P1s.
+    public let openByPriority: [String: Int]
     public let bySource: [String: Int]
     public let byPipeline: [Group]
     public let byTeam: [Group]
     public let days: [Day]
 
     enum CodingKeys: String, CodingKey {
-        case total, open, acknowledged, recurrences, days
+        case total, open, acknowledged, resolved, recurrences, days
         case inProgress = "in_progress"
         case slaBreached = "sla_breached"
         case avgAckTimeSeconds = "avg_ack_time_sec"
         case mttrMinutes = "mttr_min"
         case bySeverity = "by_severity"
+        case openByPriority = "open_by_priority"
         case bySource = "by_source"
         case byPipeline = "by_pipeline"
         case byTeam = "by_team"
@@ -99,16 +109,20 @@ public struct DashboardQueries: Sendable {
                        COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open,
                        COALESCE(SUM(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END), 0) AS in_progress,
                        COALESCE(SUM(CASE WHEN status = 'acknowledged' THEN 1 ELSE 0 END), 0) AS acknowledged,
+                       COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved,
                        COALESCE(SUM(CASE WHEN sla_status = 'Breached' THEN 1 ELSE 0 END), 0) AS sla_breached,
-                       CAST(AVG(response_seconds) AS DOUBLE PRECISION) AS mtta, CAST(AVG(ack_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
+                       CAST(AVG(ack_seconds) AS DOUBLE PRECISION) AS mtta, CAST(AVG(resolve_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
                 FROM tickets WHERE recurrence_of IS NULL
                 """
             ).first()
             let recurrences = try await sql.raw("SELECT COUNT(*) AS count FROM tickets WHERE recurrence_of IS NOT NULL").first()?
                 .decode(column: "count", as: Int.self) ?? 0
-            func counts(_ column: String) async throws -> [String: Int] {
+            func counts(_ column: String, unresolvedOnly: Bool = false) async throws -> [String: Int] {
                 let rows = try await sql.raw(
-                    "SELECT COALESCE(\(ident: column), 'unknown') AS name, COUNT(*) AS count FROM tickets WHERE recurrence_of IS NULL GROUP BY 1"
+                    """
+                    SELECT COALESCE(\(ident: column), 'unknown') AS name, COUNT(*) AS count FROM tickets
+                    WHERE recurrence_of IS NULL \(unsafeRaw: unresolvedOnly ? "AND status <> 'resolved'" : "") GROUP BY 1
+                    """
                 ).all()
                 return Dictionary(uniqueKeysWithValues: try rows.map {
                     (try $0.decode(column: "name", as: String.self), try $0.decode(column: "count", as: Int.self))
@@ -117,16 +131,19 @@ public struct DashboardQueries: Sendable {
             func groups(_ column: String) async throws -> [DashboardSummary.Group] {
                 try await sql.raw(
                     """
-                    SELECT COALESCE(\(ident: column), '(none)') AS name, COUNT(*) AS tickets,
-                           SUM(CASE WHEN status <> 'acknowledged' THEN 1 ELSE 0 END) AS open,
-                           CAST(AVG(response_seconds) AS DOUBLE PRECISION) AS mtta, CAST(AVG(ack_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
-                    FROM tickets WHERE recurrence_of IS NULL
-                    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20
+                    SELECT COALESCE(\(ident: column), '(none)') AS name,
+                           SUM(CASE WHEN recurrence_of IS NULL THEN 1 ELSE 0 END) AS tickets, SUM(occurrence_count) AS occurrences,
+                           SUM(CASE WHEN recurrence_of IS NULL AND status <> 'resolved' THEN 1 ELSE 0 END) AS open,
+                           CAST(AVG(CASE WHEN recurrence_of IS NULL THEN ack_seconds END) AS DOUBLE PRECISION) AS mtta,
+                           CAST(AVG(CASE WHEN recurrence_of IS NULL THEN resolve_seconds END) / 60.0 AS DOUBLE PRECISION) AS mttr
+                    FROM tickets
+                    GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 20
                     """
                 ).all().map { row in
                     DashboardSummary.Group(
                         name: try row.decode(column: "name", as: String.self),
                         tickets: try row.decode(column: "tickets", as: Int.self),
+                        occurrences: try row.decode(column: "occurrences", as: Int.self),
                         open: try row.decode(column: "open", as: Int.self),
                         mttaSeconds: try row.decode(column: "mtta", as: Double?.self),
                         mttrMinutes: try row.decode(column: "mttr", as: Double?.self)
@@ -146,8 +163,8 @@ public struct DashboardQueries: Sendable {
             var mttrPerDay: [String: Double] = [:]
             for row in try await sql.raw(
                 """
-                SELECT SUBSTR(ack_ts, 1, 10) AS day, CAST(AVG(ack_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
-                FROM tickets WHERE status = 'acknowledged' AND ack_ts >= \(bind: since) GROUP BY 1
+                SELECT SUBSTR(resolved_ts, 1, 10) AS day, CAST(AVG(resolve_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
+                FROM tickets WHERE status = 'resolved' AND resolved_ts >= \(bind: since) GROUP BY 1
                 """
             ).all() {
                 mttrPerDay[try row.decode(column: "day", as: String.self)] = try row.decode(column: "mttr", as: Double?.self)
@@ -160,11 +177,13 @@ public struct DashboardQueries: Sendable {
                 open: try totals?.decode(column: "open", as: Int.self) ?? 0,
                 inProgress: try totals?.decode(column: "in_progress", as: Int.self) ?? 0,
                 acknowledged: try totals?.decode(column: "acknowledged", as: Int.self) ?? 0,
+                resolved: try totals?.decode(column: "resolved", as: Int.self) ?? 0,
                 slaBreached: try totals?.decode(column: "sla_breached", as: Int.self) ?? 0,
                 recurrences: recurrences,
                 avgAckTimeSeconds: try totals?.decode(column: "mtta", as: Double?.self),
                 mttrMinutes: try totals?.decode(column: "mttr", as: Double?.self),
                 bySeverity: try await counts("severity"),
+                openByPriority: try await counts("priority", unresolvedOnly: true),
                 bySource: try await counts("source"),
                 byPipeline: try await groups("pipeline"),
                 byTeam: try await groups("finops_team"),
@@ -173,11 +192,12 @@ public struct DashboardQueries: Sendable {
         }
     }
 
-    /// Audit lines, newest first, optionally of one action or one ticket; `before` is the last id of the previous page.
-    public func audit(action: String?, ticketID: String?, before: Int64?, limit: Int) async throws -> [AuditRecord] {
+    /// Audit lines, newest first, optionally of one action, ticket or user; `before` is the last id of the previous page.
+    public func audit(action: String?, ticketID: String?, user: String? = nil, before: Int64?, limit: Int) async throws -> [AuditRecord] {
         var query: SQLQueryString = "SELECT id, timestamp, ticket_id, pipeline, action, user_name, details, sla_status FROM audit_trail WHERE 1 = 1"
         if let action { query += " AND action = \(bind: action)" }
         if let ticketID { query += " AND ticket_id = \(bind: ticketID)" }
+        if let user { query += " AND user_name = \(bind: user)" }
         if let before { query += " AND id < \(bind: before)" }
         query += " ORDER BY id DESC LIMIT \(literal: limit)"
         let finalQuery = query

@@ -8,13 +8,15 @@ struct Migration: Sendable {
     let version: Int
     let name: String
     let statements: @Sendable (Dialect) -> [String]
+    /// Work that plain statements cannot express, run after them in the same transaction.
+    var afterStatements: (@Sendable (any SQLDatabase, Dialect) async throws -> Void)? = nil
 }
 
 /// Brings a database to the schema this build expects. Safe to run from
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation, analysisCorrections]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation, analysisCorrections, lifecycle]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -49,6 +51,7 @@ public struct Migrator: Sendable {
                 for statement in migration.statements(dialect) {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
+                try await migration.afterStatements?(sql, dialect)
                 try await sql.raw(
                     """
                     INSERT INTO schema_migrations (version, name, applied_at)
@@ -411,5 +414,76 @@ extension Migrator {
             )
             """,
         ]
+    }
+}
+
+extension Migrator {
+    /// The lifecycle on-call tools use: acknowledging a ticket takes it (and
+    /// stops the SLA clock) without closing it, and resolving closes it. The
+    /// prototype's closing "acknowledged" becomes "resolved" with its times
+    /// kept: the first response (in progress, or the close itself) is the
+    /// acknowledgement, the close is the resolution. Also who owns a ticket,
+    /// its resolution note, and the severity the sender reported with the
+    /// reason the analysis gave when it raised it.
+    static let lifecycle = Migration(
+        version: 12, name: "acknowledge, resolve, owners and the sender's severity",
+        statements: { dialect in
+            var statements = [
+                "ALTER TABLE tickets ADD COLUMN assignee TEXT",
+                "ALTER TABLE tickets ADD COLUMN resolved_user TEXT",
+                "ALTER TABLE tickets ADD COLUMN resolved_ts TEXT",
+                "ALTER TABLE tickets ADD COLUMN resolve_seconds INTEGER",
+                "ALTER TABLE tickets ADD COLUMN resolution_note TEXT",
+                "ALTER TABLE tickets ADD COLUMN reported_severity TEXT",
+                "ALTER TABLE tickets ADD COLUMN severity_reason TEXT",
+            ]
+            if dialect == .postgres {
+                statements.append(
+                    """
+                    ALTER TABLE tickets DROP CONSTRAINT tickets_status_check,
+                        ADD CONSTRAINT tickets_status_check CHECK (status IN ('open', 'acknowledged', 'in_progress', 'resolved'))
+                    """
+                )
+            }
+            return statements
+        },
+        afterStatements: { sql, dialect in
+            if dialect == .sqlite { try await widenSQLiteStatusCheck(sql) }
+            try await sql.raw(
+                """
+                UPDATE tickets SET status = 'resolved', resolved_user = ack_user, resolved_ts = ack_ts, resolve_seconds = ack_seconds,
+                    ack_user = COALESCE(in_progress_user, ack_user), ack_ts = COALESCE(in_progress_ts, ack_ts),
+                    ack_seconds = COALESCE(response_seconds, ack_seconds), assignee = COALESCE(in_progress_user, ack_user)
+                WHERE status = 'acknowledged'
+                """
+            ).run()
+            try await sql.raw(
+                """
+                UPDATE tickets SET ack_user = in_progress_user, ack_ts = in_progress_ts, ack_seconds = response_seconds, assignee = in_progress_user,
+                    sla_status = CASE WHEN sla_status = 'Pending' AND (sla_deadline IS NULL OR in_progress_ts <= sla_deadline) THEN 'Met'
+                                      WHEN sla_status = 'Pending' THEN 'Breached' ELSE sla_status END
+                WHERE status = 'in_progress'
+                """
+            ).run()
+        }
+    )
+
+    /// SQLite cannot alter a CHECK constraint; widening one (every stored row
+    /// still satisfies it) is the schema-text edit SQLite's ALTER TABLE
+    /// documentation describes, with the schema version bumped so that every
+    /// connection reads the new text.
+    private static func widenSQLiteStatusCheck(_ sql: any SQLDatabase) async throws {
+        let old = "CHECK (status IN ('open', 'in_progress', 'acknowledged'))"
+        let new = "CHECK (status IN ('open', 'acknowledged', 'in_progress', 'resolved'))"
+        let version = try await sql.raw("PRAGMA schema_version").first()?.decode(column: "schema_version", as: Int.self) ?? 0
+        try await sql.raw("PRAGMA writable_schema = ON").run()
+        try await sql.raw(
+            "UPDATE sqlite_schema SET sql = replace(sql, \(bind: old), \(bind: new)) WHERE type = 'table' AND name = 'tickets'"
+        ).run()
+        try await sql.raw("PRAGMA schema_version = \(unsafeRaw: String(version + 1))").run()
+        try await sql.raw("PRAGMA writable_schema = OFF").run()
+        let text = try await sql.raw("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'tickets'").first()?
+            .decode(column: "sql", as: String.self) ?? ""
+        guard text.contains(new) else { throw DatabaseError.schemaMismatch("tickets.status has a CHECK constraint migration 12 does not recognise; it was changed by hand") }
     }
 }

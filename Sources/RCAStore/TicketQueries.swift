@@ -2,18 +2,65 @@ import Foundation
 import RCACore
 import SQLKit
 
-/// The three lists of the dashboard, by ticket status.
+/// The lists of the dashboard, by ticket status: open holds the tickets
+/// nobody works on yet (open and acknowledged), closed the resolved ones
+/// (the prototype's name), all every ticket (for a search across lists).
 public enum TicketTab: String, Sendable, CaseIterable {
     case open
     case inProgress = "in-progress"
     case closed
+    case all
 
-    var status: TicketStatus {
+    var statuses: [TicketStatus] {
         switch self {
-        case .open: .open
-        case .inProgress: .inProgress
-        case .closed: .acknowledged
+        case .open: [.open, .acknowledged]
+        case .inProgress: [.inProgress]
+        case .closed: [.resolved]
+        case .all: TicketStatus.allCases
         }
+    }
+}
+
+/// Narrows a list to what a responder is looking for; every field is
+/// optional and they combine with AND. The same filters drive the CSV export.
+public struct TicketFilters: Sendable, Equatable {
+    public var source: String?
+    public var severity: String?
+    public var priority: String?
+    public var team: String?
+    public var slaStatus: String?
+    /// Who owns the ticket; the empty string asks for tickets nobody owns.
+    public var assignee: String?
+    /// First seen at or after this instant.
+    public var since: String?
+    /// First seen before this instant.
+    public var until: String?
+
+    public init(
+        source: String? = nil, severity: String? = nil, priority: String? = nil, team: String? = nil, slaStatus: String? = nil,
+        assignee: String? = nil, since: String? = nil, until: String? = nil
+    ) {
+        self.source = source
+        self.severity = severity
+        self.priority = priority
+        self.team = team
+        self.slaStatus = slaStatus
+        self.assignee = assignee
+        self.since = since
+        self.until = until
+    }
+
+    func apply(to query: inout SQLQueryString) {
+        for (column, value) in [("source", source), ("severity", severity), ("priority", priority), ("finops_team", team), ("sla_status", slaStatus)] {
+            if let value { query += " AND \(ident: column) = \(bind: value)" }
+        }
+        switch assignee {
+        case nil: break
+        case ""?: query += " AND assignee IS NULL"
+        case let owner?: query += " AND assignee = \(bind: owner)"
+        }
+        if let since { query += " AND first_seen >= \(bind: since)" }
+        if let until { query += " AND first_seen < \(bind: until)" }
     }
 }
 
@@ -39,21 +86,27 @@ public struct TicketPageRequest: Sendable, Equatable {
     public var search: String?
     /// Only the tickets of this platform run id.
     public var runID: String?
+    public var filters: TicketFilters
 
-    public init(tab: TicketTab, sort: TicketSort, limit: Int, cursor: String? = nil, search: String? = nil, runID: String? = nil) {
+    public init(
+        tab: TicketTab, sort: TicketSort, limit: Int, cursor: String? = nil, search: String? = nil, runID: String? = nil,
+        filters: TicketFilters = TicketFilters()
+    ) {
         self.tab = tab
         self.sort = sort
         self.limit = limit
         self.cursor = cursor
         self.search = search
         self.runID = runID
+        self.filters = filters
     }
 }
 
 /// A ticket as lists show it.
 public struct TicketListItem: Sendable, Equatable, Codable {
     public let id: String
-    /// When the failure happened, as the source reported it (the prototype's field).
+    /// When the failure happened, as the source reported it (the prototype's
+    /// field); `occurred_at` in answers too. `first_seen` is when we received it.
     public let timestamp: String
     public let source: String
     public let pipeline: String?
@@ -77,6 +130,15 @@ public struct TicketListItem: Sendable, Equatable, Codable {
     public let ackSeconds: Int?
     public let finopsTeam: String?
     public let itsmTicketID: String?
+    public let assignee: String?
+    public let resolvedUser: String?
+    public let resolvedTs: String?
+    public let resolveSeconds: Int?
+    public let resolutionNote: String?
+    /// The severity the sender gave, when it gave one.
+    public let reportedSeverity: String?
+    /// Why the severity differs from the sender's, when it does.
+    public let severityReason: String?
 
     enum CodingKeys: String, CodingKey {
         case id, timestamp, source, pipeline, status, severity, priority, category, confidence
@@ -95,12 +157,60 @@ public struct TicketListItem: Sendable, Equatable, Codable {
         case ackSeconds = "ack_seconds"
         case finopsTeam = "finops_team"
         case itsmTicketID = "itsm_ticket_id"
+        case assignee
+        case resolvedUser = "resolved_user"
+        case resolvedTs = "resolved_ts"
+        case resolveSeconds = "resolve_seconds"
+        case resolutionNote = "resolution_note"
+        case reportedSeverity = "reported_severity"
+        case severityReason = "severity_reason"
+    }
+
+    private enum ExtraKeys: String, CodingKey {
+        case occurredAt = "occurred_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(timestamp, forKey: .timestamp)
+        try container.encode(source, forKey: .source)
+        try container.encode(pipeline, forKey: .pipeline)
+        try container.encode(runID, forKey: .runID)
+        try container.encode(status, forKey: .status)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(priority, forKey: .priority)
+        try container.encode(slaStatus, forKey: .slaStatus)
+        try container.encode(slaSeconds, forKey: .slaSeconds)
+        try container.encode(slaDeadline, forKey: .slaDeadline)
+        try container.encode(errorType, forKey: .errorType)
+        try container.encode(category, forKey: .category)
+        try container.encode(rootCause, forKey: .rootCause)
+        try container.encode(confidence, forKey: .confidence)
+        try container.encode(analysisState, forKey: .analysisState)
+        try container.encode(occurrenceCount, forKey: .occurrenceCount)
+        try container.encode(firstSeen, forKey: .firstSeen)
+        try container.encode(lastSeen, forKey: .lastSeen)
+        try container.encode(ackUser, forKey: .ackUser)
+        try container.encode(ackTs, forKey: .ackTs)
+        try container.encode(ackSeconds, forKey: .ackSeconds)
+        try container.encode(finopsTeam, forKey: .finopsTeam)
+        try container.encode(itsmTicketID, forKey: .itsmTicketID)
+        try container.encode(assignee, forKey: .assignee)
+        try container.encode(resolvedUser, forKey: .resolvedUser)
+        try container.encode(resolvedTs, forKey: .resolvedTs)
+        try container.encode(resolveSeconds, forKey: .resolveSeconds)
+        try container.encode(resolutionNote, forKey: .resolutionNote)
+        try container.encode(reportedSeverity, forKey: .reportedSeverity)
+        try container.encode(severityReason, forKey: .severityReason)
+        var extra = encoder.container(keyedBy: ExtraKeys.self)
+        try extra.encode(timestamp, forKey: .occurredAt)
     }
 
     static let columns = """
         id, timestamp, source, pipeline, run_id, status, severity, priority, sla_status, sla_seconds, sla_deadline, error_type, category,
         rca_result, confidence, analysis_state, occurrence_count, first_seen, last_seen, ack_user, ack_ts, ack_seconds,
-        finops_team, itsm_ticket_id
+        finops_team, itsm_ticket_id, assignee, resolved_user, resolved_ts, resolve_seconds, resolution_note, reported_severity, severity_reason
         """
 }
 
@@ -143,8 +253,9 @@ public struct TicketQueries: Sendable {
         let dialect = database.dialect
         var query: SQLQueryString = """
             SELECT \(unsafeRaw: TicketListItem.columns), COALESCE(priority, 'P9') AS priority_key FROM tickets
-            WHERE status = \(bind: request.tab.status.rawValue) AND recurrence_of IS NULL
+            WHERE status IN (\(binds: request.tab.statuses.map(\.rawValue))) AND recurrence_of IS NULL
             """
+        request.filters.apply(to: &query)
         if let search = request.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
             let pattern = "%" + Self.escapeLike(search) + "%"
             let like = dialect.caseInsensitiveLike

@@ -12,6 +12,9 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
     public let dedupKey: String
     public let status: String
     public let severity: String?
+    /// The severity the sender gave; set when the ticket is analysed (until then `severity` holds it).
+    public let reportedSeverity: String?
+    public let severityReason: String?
     public let errorMessage: String?
     public let occurrenceCount: Int
     public let firstSeen: String
@@ -51,6 +54,8 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey {
         case id, timestamp, pipeline, source, status, severity, details, enrichment, recommendations, confidence, priority, category, evidence
         case rcaResult = "rca_result"
+        case reportedSeverity = "reported_severity"
+        case severityReason = "severity_reason"
         case errorType = "error_type"
         case affectedEntity = "affected_entity"
         case slaSeconds = "sla_seconds"

@@ -168,7 +168,7 @@ struct AnalysisPipelineTests {
                 }
                 let first = ids[0]
                 try await database.transaction { sql in
-                    try await sql.raw("UPDATE tickets SET status = 'acknowledged' WHERE id = \(bind: first)").run()
+                    try await sql.raw("UPDATE tickets SET status = 'resolved' WHERE id = \(bind: first)").run()
                 }
                 let reopened = try await harness.post(client, generic: ["resource": "daily_orders", "run_id": "r-4", "error_message": text])
                 try await harness.settle(reopened)

@@ -199,8 +199,10 @@ struct DashboardAPITests {
                 #expect((try H.object(denied)["error"] as? String)?.contains("responder role") == true)
                 #expect(try await H.call(client, .get, "/api/users", token: responder).status == .forbidden)
                 #expect(try await H.call(client, .get, "/api/payloads", token: responder).status == .forbidden)
-                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "acknowledged"]).status == .ok)
-                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "open"]).status == .forbidden)
+                #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "resolved"]).status == .ok)
+                let reopen = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "open"])
+                #expect(reopen.status == .forbidden)
+                #expect((try H.object(reopen)["error"] as? String)?.contains("only an admin can reopen") == true)
                 #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: admin, json: ["status": "open"]).status == .ok)
                 let users = try await H.call(client, .get, "/api/users", token: admin)
                 #expect(users.status == .ok)
@@ -219,7 +221,7 @@ struct DashboardAPITests {
         }
     }
 
-    @Test("status changes record who and when, time to close and SLA; illegal or stale moves are 409", arguments: TestBackend.enabled)
+    @Test("acknowledge → in progress → resolve: the SLA settles at the acknowledgement, the ticket stays open until resolved, MTTA and MTTR come from different clicks; illegal or stale moves are 409", arguments: TestBackend.enabled)
     func statusWorkflow(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
             let harness = try await H.make(database)
@@ -229,12 +231,21 @@ struct DashboardAPITests {
                 ])
                 let id = try #require(ids.first)
                 let responder = try await H.token(client, .responder)
+                let acknowledged = try H.object(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "acknowledged"]))
+                #expect(acknowledged["status"] as? String == "acknowledged")
+                #expect(acknowledged["sla_status"] as? String == "Met")
+                #expect(acknowledged["assignee"] as? String == "responder@example.com")
+                let ackSeconds = try #require(acknowledged["ack_seconds"] as? Int)
+                let stillOpen = try H.object(try await H.call(client, .get, "/api/open-tickets", token: responder))
+                #expect((stillOpen["tickets"] as? [[String: Any]])?.first?["status"] as? String == "acknowledged", "an acknowledged ticket is still open")
                 let started = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "in_progress"])
-                #expect(try H.object(started)["status"] as? String == "in_progress")
-                let closed = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "acknowledged", "note": "pinned the package"])
-                let answer = try H.object(closed)
-                #expect(answer["sla_status"] as? String == "Met")
-                #expect(answer["ack_seconds"] as? Int != nil)
+                #expect(try H.object(started)["ack_seconds"] as? Int == ackSeconds, "starting work does not move the acknowledgement")
+                try await Task.sleep(for: .milliseconds(1100))
+                let resolved = try H.object(try await H.call(
+                    client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "resolved", "note": "pinned the package"]
+                ))
+                #expect(resolved["status"] as? String == "resolved")
+                #expect(try #require(resolved["resolve_seconds"] as? Int) > ackSeconds)
                 let again = try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "in_progress"])
                 #expect(again.status == .conflict)
                 #expect(try await H.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "done"]).status == .badRequest)
@@ -243,19 +254,25 @@ struct DashboardAPITests {
 
                 let detail = try H.object(try await H.call(client, .get, "/api/tickets/\(id)", token: responder))
                 let ticket = try #require(detail["ticket"] as? [String: Any])
-                #expect(ticket["status"] as? String == "acknowledged")
+                #expect(ticket["status"] as? String == "resolved")
                 #expect(ticket["ack_user"] as? String == "responder@example.com")
-                let audit = try #require(detail["audit"] as? [[String: Any]]).compactMap { $0["action"] as? String }
-                #expect(audit.suffix(2) == ["In Progress", "Acknowledged"])
+                #expect(ticket["resolved_user"] as? String == "responder@example.com")
+                #expect(ticket["resolution_note"] as? String == "pinned the package")
+                let audit = try #require(detail["audit"] as? [[String: Any]])
+                #expect(audit.compactMap { $0["action"] as? String }.suffix(3) == ["Acknowledged", "In Progress", "Resolved"])
+                #expect((audit.last?["details"] as? String)?.contains("resolution: pinned the package") == true)
                 #expect((detail["recommendations"] as? [String])?.isEmpty == false)
 
                 let closedList = try H.object(try await H.call(client, .get, "/api/closed-tickets", token: responder))
                 #expect((closedList["tickets"] as? [[String: Any]])?.first?["id"] as? String == id)
                 let summary = try H.object(try await H.call(client, .get, "/api/summary", token: responder))
-                #expect(summary["acknowledged"] as? Int == 1 && summary["open"] as? Int == 0)
-                #expect(summary["mttr_min"] as? Double != nil && summary["avg_ack_time_sec"] as? Double != nil)
-                let actions = try H.object(try await H.call(client, .get, "/api/audit-trail?action=Acknowledged", token: responder))
-                #expect((actions["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } == ["Acknowledged"])
+                #expect(summary["resolved"] as? Int == 1 && summary["open"] as? Int == 0 && summary["acknowledged"] as? Int == 0)
+                #expect(summary["acknowledged_tickets"] as? Int == 1, "the prototype's acknowledged_tickets counted closed tickets")
+                let mtta = try #require(summary["avg_ack_time_sec"] as? Double)
+                let mttr = try #require(summary["mttr_min"] as? Double)
+                #expect(mttr * 60 > mtta, "MTTR runs to the resolution, MTTA to the acknowledgement")
+                let actions = try H.object(try await H.call(client, .get, "/api/audit-trail?action=Resolved", token: responder))
+                #expect((actions["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } == ["Resolved"])
             }
         }
     }

@@ -56,7 +56,7 @@ struct NotificationTests {
         ])
     }
 
-    @Test("alert → Slack message and Jira issue → Acknowledge button → the same message edited and the issue moved to Done", arguments: TestBackend.enabled)
+    @Test("alert → Slack message and Jira issue → Acknowledge button → the same message says who has it → Resolve button → edited again and the issue moved to Done", arguments: TestBackend.enabled)
     func roundTrip(backend: TestBackend) async throws {
         let slack = try await FakeSlack.start()
         let jira = try await FakeJira.start()
@@ -76,7 +76,8 @@ struct NotificationTests {
                 let message = try #require(slack.messages.withLock { $0.first })
                 #expect(message.ticketID == id)
                 #expect(message.blocks.contains(#"<b>sales<\/b>_load failed"#), "the header is plain text, shown as written")
-                #expect(message.blocks.contains("rca_acknowledge") && message.blocks.contains("rca_in_progress") && message.blocks.contains("Open in dashboard"))
+                #expect(message.blocks.contains("rca_acknowledge") && message.blocks.contains("rca_in_progress") && message.blocks.contains("rca_resolve")
+                        && message.blocks.contains("Open in dashboard"))
                 let issue = try #require(jira.issues.withLock { $0.first })
                 #expect(issue.labels.contains("rca-\(id.lowercased())"))
                 #expect(issue.fields.contains("\"type\":\"doc\"") && issue.fields.contains("bulletList") && issue.fields.contains("AIOps_Ticket_ID"))
@@ -84,19 +85,28 @@ struct NotificationTests {
                 let click = try Self.buttonClick("rca_acknowledge", ticketID: id, ts: message.ts)
                 let answer = try await client.execute(uri: "/slack/interactions", method: .post, headers: click.headers, body: click.body)
                 #expect(answer.status == .ok)
-                try await eventually(20, "the Slack message is edited and the Jira issue is done") {
+                try await eventually(20, "the Slack message says who acknowledged the ticket") {
                     slack.messages.withLock { $0.first?.blocks.contains("Acknowledged by slack:primary-owner") == true }
+                }
+                #expect(try await tickets.find(id: id)?.status == "acknowledged")
+                #expect(slack.messages.withLock { $0.first?.blocks.contains("rca_resolve") } == true, "an acknowledged ticket can still be resolved")
+                #expect(jira.issues.withLock { $0.first?.category } == "new", "acknowledging does not close the Jira issue")
+
+                let resolve = try Self.buttonClick("rca_resolve", ticketID: id, ts: message.ts)
+                #expect(try await client.execute(uri: "/slack/interactions", method: .post, headers: resolve.headers, body: resolve.body).status == .ok)
+                try await eventually(20, "the Slack message is edited and the Jira issue is done") {
+                    slack.messages.withLock { $0.first?.blocks.contains("Resolved by slack:primary-owner") == true }
                         && jira.issues.withLock { $0.first?.category } == "done"
                 }
                 let ticket = try #require(try await tickets.find(id: id))
-                #expect(ticket.status == "acknowledged")
+                #expect(ticket.status == "resolved")
                 #expect(ticket.itsmTicketID == issue.key)
                 #expect(slack.posts == 1, "one message per ticket, edited in place")
-                #expect(slack.messages.withLock { $0.first?.blocks.contains("Acknowledged by slack:primary-owner") } == true)
+                #expect(slack.messages.withLock { $0.first.map { !$0.blocks.contains("rca_resolve") && !$0.blocks.contains("rca_acknowledge") } } == true)
                 #expect(jira.transitionsPosted.withLock { $0.map(\.id) } == ["31"])
                 try await eventually(20, "the deliveries are in the audit trail") {
                     let actions = try await harness.actions(id)
-                    return ["Slack Notification Sent", "Jira Ticket Created", "Acknowledged", "Slack Message Updated", "Jira Ticket Updated"]
+                    return ["Slack Notification Sent", "Jira Ticket Created", "Acknowledged", "Resolved", "Slack Message Updated", "Jira Ticket Updated"]
                         .allSatisfy(actions.contains)
                 }
             }
@@ -105,7 +115,7 @@ struct NotificationTests {
         await jira.server.stop()
     }
 
-    @Test("a Jira key that arrives after the Slack post is added to the message, and the header says who closed the ticket and when", arguments: TestBackend.enabled)
+    @Test("a Jira key that arrives after the Slack post is added to the message, and the header says who acknowledged the ticket and when", arguments: TestBackend.enabled)
     func jiraKeyAndClosedHeader(backend: TestBackend) async throws {
         let slack = try await FakeSlack.start()
         let jira = try await FakeJira.start()
@@ -125,14 +135,48 @@ struct NotificationTests {
 
                 let click = try Self.buttonClick("rca_acknowledge", ticketID: id, ts: try #require(slack.messages.withLock { $0.first?.ts }))
                 #expect(try await client.execute(uri: "/slack/interactions", method: .post, headers: click.headers, body: click.body).status == .ok)
-                try await eventually(20, "the header says the ticket is closed") {
-                    slack.messages.withLock { $0.first?.blocks.contains("✅ Acknowledged · sales_load failed") == true }
+                try await eventually(20, "the header says the ticket is acknowledged") {
+                    slack.messages.withLock { $0.first?.blocks.contains("👀 Acknowledged · sales_load failed") == true }
                 }
                 let blocks = slack.messages.withLock { $0.first?.blocks ?? "" }
                 let today = String(Timestamp.now().prefix(10))
                 #expect(blocks.contains("Acknowledged by slack:primary-owner at \(today) "), "who and when: \(blocks)")
-                #expect(!blocks.contains("rca_acknowledge"), "a closed ticket has no Acknowledge button")
+                #expect(!blocks.contains("rca_acknowledge"), "an acknowledged ticket has no Acknowledge button")
                 #expect(try await harness.actions(id).contains("Slack Message Updated"))
+            }
+        }
+        await slack.server.stop()
+        await jira.server.stop()
+    }
+
+    @Test("a note is posted as a reply in the ticket's Slack thread, its markup escaped; taking the ticket shows its owner in the message", arguments: TestBackend.enabled)
+    func noteInThread(backend: TestBackend) async throws {
+        let slack = try await FakeSlack.start()
+        let jira = try await FakeJira.start()
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await APIHarness.make(database, environment: Self.environment(slack: slack, jira: jira))
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let id = try #require(try await harness.alerts(client, [["resource": "sales_load", "error_message": "java.lang.OutOfMemoryError: Java heap space"]]).first)
+                try await eventually(20, "Slack has the ticket") { slack.posts == 1 }
+                let ts = try #require(slack.messages.withLock { $0.first?.ts })
+                let responder = try await APIHarness.token(client, .responder)
+                let note = try await APIHarness.call(client, .post, "/api/tickets/\(id)/notes", token: responder, json: ["text": "restarted <!channel> the driver & cleared the cache"])
+                #expect(note.status == .ok)
+                try await eventually(20, "the note is in the thread") { slack.replies.withLock { $0.count } == 1 }
+                let reply = try #require(slack.replies.withLock { $0.first })
+                #expect(reply.parent == ts)
+                #expect(reply.text == ":memo: *responder@example.com*: restarted &lt;!channel&gt; the driver &amp; cleared the cache")
+                #expect(slack.messages.withLock { $0.count } == 1, "a reply, not a new message in the channel")
+                try await eventually(20, "the delivery is audited") {
+                    try await TicketStore(database: database).audit(ticketID: id).contains { $0.action == "Note Posted To Slack" }
+                }
+
+                let started = try await APIHarness.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "in_progress"])
+                #expect(started.status == .ok)
+                try await eventually(20, "the message names the owner") {
+                    slack.messages.withLock { $0.first?.blocks.contains("In progress, owned by responder@example.com") == true }
+                }
+                try await eventually(20, "the Jira issue is in progress") { jira.issues.withLock { $0.first?.category } == "indeterminate" }
             }
         }
         await slack.server.stop()

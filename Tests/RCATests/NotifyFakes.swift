@@ -8,7 +8,8 @@ import Synchronization
 /// A Slack Web API that remembers what was posted: `chat.postMessage`,
 /// `chat.update` (`message_not_found` for an unknown ts) and
 /// `conversations.history` with message metadata, answering in Slack's
-/// format (HTTP 200 with `ok`). A post can be made to answer late, after it
+/// format (HTTP 200 with `ok`). A post with `thread_ts` is a reply in that
+/// message's thread: kept apart, and not in the channel's history. A post can be made to answer late, after it
 /// was recorded, as when a client times out on a call that succeeded.
 final class FakeSlack: Sendable {
     struct Message: Sendable {
@@ -22,6 +23,8 @@ final class FakeSlack: Sendable {
 
     static let token = "xoxb-test-token-never-shown-123456"
     let messages = Mutex<[Message]>([])
+    /// Thread replies: the parent's ts and the reply's text.
+    let replies = Mutex<[(parent: String, text: String)]>([])
     let postDelay = Mutex<Duration>(.zero)
     /// Messages of other tickets posted right after the next post, as in a
     /// busy channel, so that the next post is far down the history.
@@ -83,6 +86,16 @@ final class FakeSlack: Sendable {
 
     private func post(_ arguments: [String: Any]) async throws -> Response {
         let channel = arguments["channel"] as? String ?? ""
+        if let parent = arguments["thread_ts"] as? String {
+            guard messages.withLock({ $0.contains { $0.ts == parent && $0.channel == channel } }) else {
+                return try json(["ok": false, "error": "thread_not_found"])
+            }
+            let count = replies.withLock { replies in
+                replies.append((parent, arguments["text"] as? String ?? ""))
+                return replies.count
+            }
+            return try json(["ok": true, "channel": channel, "ts": String(format: "1764459999.%06d", count)])
+        }
         let metadata = arguments["metadata"] as? [String: Any]
         let ticketID = (metadata?["event_payload"] as? [String: Any])?["ticket_id"] as? String
         let blocks = String(decoding: try JSONSerialization.data(withJSONObject: arguments["blocks"] ?? []), as: UTF8.self)

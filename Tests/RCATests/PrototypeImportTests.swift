@@ -135,12 +135,16 @@ struct PrototypeImportTests {
 
             let cluster = try #require(try await store.find(id: "DBX-20251129T041848-b1"))
             #expect(cluster.dedupKey == "databricks-cluster:1121-055905-q5xcz4bm_DRIVER_UNREACHABLE_20251129041848")
-            #expect(cluster.timestamp == "2025-11-29T04:18:48.000Z" && cluster.status == "acknowledged" && cluster.slaStatus == "Breached")
+            #expect(cluster.timestamp == "2025-11-29T04:18:48.000Z" && cluster.status == "resolved" && cluster.slaStatus == "Breached",
+                    "the prototype's acknowledged closed a ticket: resolved here")
             let closed = try await database.read { sql in
-                try await sql.raw("SELECT ack_ts, ack_seconds, ack_user FROM tickets WHERE id = 'DBX-20251129T041848-b1'").first()
+                try await sql.raw("SELECT ack_ts, ack_seconds, ack_user, resolved_ts, resolve_seconds, resolved_user FROM tickets WHERE id = 'DBX-20251129T041848-b1'").first()
             }
             #expect(try closed?.decode(column: "ack_ts", as: String.self) == "2025-11-29T04:38:48.500Z")
             #expect(try closed?.decode(column: "ack_seconds", as: Int.self) == 1200)
+            #expect(try closed?.decode(column: "resolved_ts", as: String.self) == "2025-11-29T04:38:48.500Z")
+            #expect(try closed?.decode(column: "resolve_seconds", as: Int.self) == 1200)
+            #expect(try closed?.decode(column: "resolved_user", as: String?.self) == closed?.decode(column: "ack_user", as: String?.self))
 
             let late = try #require(try await store.find(id: "DBX-20251129T050000-c2"))
             #expect(late.dedupKey == "databricks:run:11223344" && late.status == "in_progress")

@@ -35,8 +35,8 @@ struct SummaryCacheTests {
 
     static func summary(total: Int) -> DashboardSummary {
         DashboardSummary(
-            total: total, open: 0, inProgress: 0, acknowledged: 0, slaBreached: 0, recurrences: 0, avgAckTimeSeconds: nil, mttrMinutes: nil,
-            bySeverity: [:], bySource: [:], byPipeline: [], byTeam: [], days: []
+            total: total, open: 0, inProgress: 0, acknowledged: 0, resolved: 0, slaBreached: 0, recurrences: 0, avgAckTimeSeconds: nil, mttrMinutes: nil,
+            bySeverity: [:], openByPriority: [:], bySource: [:], byPipeline: [], byTeam: [], days: []
         )
     }
 

@@ -35,8 +35,8 @@ public struct JiraNotifier: Notifier {
 
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
-        case .opened, .acknowledged, .inProgress, .reopened: true
-        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected: false
+        case .opened, .inProgress, .resolved, .reopened: true
+        case .acknowledged, .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected, .assigned, .noted: false
         }
     }
 
@@ -100,9 +100,9 @@ public struct JiraNotifier: Notifier {
     /// The Jira status category a ticket status corresponds to.
     static func statusCategory(for status: String) -> String? {
         switch status {
-        case "acknowledged": "done"
+        case "resolved": "done"
         case "in_progress": "indeterminate"
-        case "open": "new"
+        case "open", "acknowledged": "new"
         default: nil
         }
     }

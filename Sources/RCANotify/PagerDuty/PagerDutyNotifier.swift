@@ -23,8 +23,8 @@ public struct PagerDutyNotifier: Notifier {
 
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
-        case .opened, .inProgress, .acknowledged, .reopened: true
-        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected: false
+        case .opened, .acknowledged, .inProgress, .resolved, .reopened: true
+        case .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected, .assigned, .noted: false
         }
     }
 
@@ -39,8 +39,8 @@ public struct PagerDutyNotifier: Notifier {
 
     static func action(for status: String) -> String {
         switch status {
-        case "in_progress": "acknowledge"
-        case "acknowledged": "resolve"
+        case "acknowledged", "in_progress": "acknowledge"
+        case "resolved": "resolve"
         default: "trigger"
         }
     }

@@ -4,10 +4,11 @@ import RCASources
 /// The Block Kit message of a ticket: the prototype's layout (header with
 /// pipeline, severity and priority; ticket, ITSM key, run and error type;
 /// root cause and confidence; recommendations) plus its current state and
-/// the buttons "Open in dashboard", "Acknowledge" and "In progress".
+/// the buttons "Open in dashboard", "Acknowledge", "In progress" and "Resolve".
 public enum SlackMessage {
     public static let acknowledgeActionID = "rca_acknowledge"
     public static let inProgressActionID = "rca_in_progress"
+    public static let resolveActionID = "rca_resolve"
 
     /// Slack reads `&`, `<` and `>` in text as markup; alert text must stay text.
     static func escape(_ text: String) -> String {
@@ -27,8 +28,10 @@ public enum SlackMessage {
         var parts: [String]
         switch ticket.status {
         case "acknowledged":
-            parts = [":white_check_mark: Acknowledged" + (ticket.ackUser.map { " by \(escape($0))" } ?? "") + (ticket.ackTs.map { " at \(shortTime($0))" } ?? "")]
-        case "in_progress": parts = [":hammer_and_wrench: In progress"]
+            parts = [":eyes: Acknowledged" + (ticket.ackUser.map { " by \(escape($0))" } ?? "") + (ticket.ackTs.map { " at \(shortTime($0))" } ?? "")]
+        case "in_progress": parts = [":hammer_and_wrench: In progress" + (ticket.assignee.map { ", owned by \(escape($0))" } ?? "")]
+        case "resolved":
+            parts = [":white_check_mark: Resolved" + (ticket.resolvedUser.map { " by \(escape($0))" } ?? "") + (ticket.resolvedTs.map { " at \(shortTime($0))" } ?? "")]
         default: parts = [":rotating_light: Open"]
         }
         if let sla = ticket.slaStatus { parts.append("SLA \(sla)\(sla == "Breached" ? " :warning:" : "")") }
@@ -47,8 +50,9 @@ public enum SlackMessage {
     /// so that a glance at the channel tells what still needs a person.
     static func header(_ ticket: TicketSnapshot) -> String {
         switch ticket.status {
-        case "acknowledged": return "✅ Acknowledged · \(ticket.headline)"
+        case "acknowledged": return "👀 Acknowledged · \(ticket.headline)"
         case "in_progress": return "🛠️ In progress · \(ticket.headline)"
+        case "resolved": return "✅ Resolved · \(ticket.headline)"
         default:
             let emoji = switch ticket.severity {
             case "Critical": "🔴"
@@ -85,14 +89,22 @@ public enum SlackMessage {
         var buttons: [JSONValue] = [
             .object(["type": "button", "action_id": "rca_open", "text": plain("Open in dashboard"), "url": .string(ticket.dashboardURL)]),
         ]
-        if ticket.status != "acknowledged" {
+        if ticket.status == "open" {
             buttons.append(.object(["type": "button", "action_id": .string(acknowledgeActionID), "style": "primary", "text": plain("Acknowledge"), "value": .string(ticket.id)]))
         }
-        if ticket.status == "open" {
+        if ticket.status == "open" || ticket.status == "acknowledged" {
             buttons.append(.object(["type": "button", "action_id": .string(inProgressActionID), "text": plain("In progress"), "value": .string(ticket.id)]))
+        }
+        if ticket.status != "resolved" {
+            buttons.append(.object(["type": "button", "action_id": .string(resolveActionID), "text": plain("Resolve"), "value": .string(ticket.id)]))
         }
         blocks.append(.object(["type": "actions", "block_id": .string("rca_actions"), "elements": .array(buttons)]))
         return .array(blocks)
+    }
+
+    /// A note as a reply in the ticket's thread.
+    static func noteReply(_ note: AuditLine) -> String {
+        limit(":memo: *\(escape(note.user ?? "someone"))*: \(escape(note.details ?? ""))", 3000)
     }
 
     private static func field(_ name: String, _ value: String) -> JSONValue {

@@ -67,6 +67,19 @@ public struct SlackNotifier: Notifier {
     }
 
     public func deliver(_ ticket: TicketSnapshot, reason: NotificationReason, existing: RemoteReference?, payload: Data?) async throws(DeliveryError) -> RemoteReference {
+        guard reason == .noted, let note = ticket.note else { return try await post(ticket, existing: existing) }
+        let message: RemoteReference
+        if let existing { message = existing } else { message = try await post(ticket, existing: nil) }
+        let target = message.location ?? channelID
+        await pacer.wait(for: target)
+        _ = try await call(.POST, "chat.postMessage", body: .object([
+            "channel": .string(target), "thread_ts": .string(message.id), "text": .string(SlackMessage.noteReply(note)), "unfurl_links": false,
+        ]))
+        return message
+    }
+
+    /// Brings the ticket's message up to date, posting it when there is none.
+    private func post(_ ticket: TicketSnapshot, existing: RemoteReference?) async throws(DeliveryError) -> RemoteReference {
         let target = existing?.location ?? channelID
         await pacer.wait(for: target)
         if let existing {

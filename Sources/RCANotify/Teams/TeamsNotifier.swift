@@ -21,8 +21,8 @@ public struct TeamsNotifier: Notifier {
 
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
-        case .opened, .slaBreached, .acknowledged: true
-        case .inProgress, .reopened, .recurred, .resolvedAtSource, .itsmLinked, .corrected: false
+        case .opened, .slaBreached, .resolved: true
+        case .acknowledged, .inProgress, .reopened, .recurred, .resolvedAtSource, .itsmLinked, .corrected, .assigned, .noted: false
         }
     }
 
@@ -37,7 +37,7 @@ public struct TeamsNotifier: Notifier {
     static func card(_ ticket: TicketSnapshot, reason: NotificationReason) -> JSONValue {
         let title: String = switch reason {
         case .slaBreached: "SLA breached: \(ticket.headline)"
-        case .acknowledged: "Closed: \(ticket.headline)"
+        case .resolved: "Resolved: \(ticket.headline)"
         default: ticket.headline
         }
         let facts: [(String, String?)] = [

@@ -36,7 +36,10 @@ public struct OutgoingWebhookNotifier: Notifier {
                 "recommendations": .array(ticket.recommendations.map(JSONValue.string)),
                 "occurrence_count": .integer(Int64(ticket.occurrenceCount)), "first_seen": .string(ticket.firstSeen),
                 "finops_team": text(ticket.finopsTeam), "itsm_ticket_id": text(ticket.itsmTicketID), "url": .string(ticket.dashboardURL),
+                "assignee": text(ticket.assignee), "acknowledged_by": text(ticket.ackUser), "acknowledged_at": text(ticket.ackTs),
+                "resolved_by": text(ticket.resolvedUser), "resolved_at": text(ticket.resolvedTs),
             ]),
+            "note": ticket.note.map { note in .object(["user": text(note.user), "text": text(note.details), "at": .string(note.timestamp)]) } ?? .null,
         ])
     }
 

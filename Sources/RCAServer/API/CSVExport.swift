@@ -23,7 +23,8 @@ public enum CSV {
     }
 }
 
-/// `GET /api/export/{open,in-progress,closed}-tickets`: the tab as a CSV file.
+/// `GET /api/export/{open,in-progress,closed,all}-tickets`: the list as a
+/// CSV file, with the same search, filters and order as the list.
 struct ExportRoutes: Sendable {
     let database: Database
     static let maximumRows = 100_000
@@ -31,14 +32,17 @@ struct ExportRoutes: Sendable {
     static let header = [
         "Ticket ID", "Pipeline", "Source", "Status", "Severity", "Priority", "SLA Status", "SLA Seconds", "First Seen", "Last Seen",
         "Occurrences", "Error Type", "Category", "Root Cause", "Confidence", "Team", "Acknowledged By", "Acknowledged At",
-        "Seconds To Acknowledge", "ITSM Ticket",
+        "Seconds To Acknowledge", "ITSM Ticket", "Occurred At", "Assignee", "Resolved By", "Resolved At", "Seconds To Resolve",
+        "Resolution Note",
     ]
 
     func register(on api: RouterGroup<AppRequestContext>) {
         for tab in TicketTab.allCases {
-            api.get(RouterPath("export/\(tab.rawValue)-tickets")) { _, context in
+            api.get(RouterPath("export/\(tab.rawValue)-tickets")) { request, context in
                 _ = try context.require(.viewer)
-                return try await export(tab)
+                var list = try TicketRoutes.listRequest(tab, request: request, limit: TicketPageRequest.maximumLimit)
+                list.cursor = nil
+                return try await export(list)
             }
         }
     }
@@ -48,16 +52,22 @@ struct ExportRoutes: Sendable {
             ticket.id, ticket.pipeline, ticket.source, ticket.status, ticket.severity, ticket.priority, ticket.slaStatus,
             ticket.slaSeconds.map(String.init), ticket.firstSeen, ticket.lastSeen, String(ticket.occurrenceCount), ticket.errorType,
             ticket.category, ticket.rootCause, ticket.confidence, ticket.finopsTeam, ticket.ackUser, ticket.ackTs,
-            ticket.ackSeconds.map(String.init), ticket.itsmTicketID,
+            ticket.ackSeconds.map(String.init), ticket.itsmTicketID, ticket.timestamp, ticket.assignee, ticket.resolvedUser, ticket.resolvedTs,
+            ticket.resolveSeconds.map(String.init), ticket.resolutionNote,
         ])
     }
 
-    /// Streams the tab page by page (the list's own keyset pages, in its
-    /// priority order), so that memory stays at one page whatever the size
-    /// of the export.
-    private func export(_ tab: TicketTab) async throws -> Response {
+    /// Streams the list page by page (the list's own keyset pages, in its
+    /// order), so that memory stays at one page whatever the size of the export.
+    private func export(_ list: TicketPageRequest) async throws -> Response {
         let queries = TicketQueries(database: database)
-        let first = try await queries.page(TicketPageRequest(tab: tab, sort: .priority, limit: TicketPageRequest.maximumLimit))
+        let tab = list.tab
+        let first: TicketPage
+        do {
+            first = try await queries.page(list)
+        } catch let error as TicketQueryError {
+            throw APIError(.badRequest, error.description)
+        }
         let day = String(Timestamp.now().prefix(10))
         let body = ResponseBody { writer in
             var page = first
@@ -68,7 +78,9 @@ struct ExportRoutes: Sendable {
                 try await writer.write(ByteBuffer(string: rows.map(Self.row).joined()))
                 written += rows.count
                 guard let cursor = page.nextCursor, written < Self.maximumRows else { break }
-                page = try await queries.page(TicketPageRequest(tab: tab, sort: .priority, limit: TicketPageRequest.maximumLimit, cursor: cursor))
+                var next = list
+                next.cursor = cursor
+                page = try await queries.page(next)
             }
             try await writer.finish(nil)
         }

@@ -91,6 +91,7 @@ struct IntegrationRoutes: Sendable {
         switch action["action_id"]?.string {
         case SlackMessage.acknowledgeActionID: target = .acknowledged
         case SlackMessage.inProgressActionID: target = .inProgress
+        case SlackMessage.resolveActionID: target = .resolved
         default: return Answer(status: "ignored", detail: "not one of RCA Assistant's buttons")
         }
         guard let ticketID = action["value"]?.string else { throw APIError(.badRequest, "the button carries no ticket id") }
@@ -130,7 +131,7 @@ struct IntegrationRoutes: Sendable {
         let statusName = event["issue"]["fields"]["status"]["name"].string ?? "?"
         let user = event["user"]["displayName"].string ?? event["user"]["name"].string ?? "Jira"
         let target: TicketStatus? = switch event["issue"]["fields"]["status"]["statusCategory"]["key"].string {
-        case "done": .acknowledged
+        case "done": .resolved
         case "indeterminate": .inProgress
         case "new": .open
         default: nil

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import RCAAnalysis
 import RCACore
+import RCASources
 import RCAStore
 
 extension TicketPage: ResponseEncodable {}
@@ -11,12 +12,16 @@ extension AuditRecord: ResponseEncodable {}
 extension TicketLink: ResponseEncodable {}
 
 /// The ticket API: lists, one ticket with its history and relations, the
-/// summary, the audit trail, status changes and corrections of analyses.
+/// summary, the audit trail, status changes (one ticket or many),
+/// assignments, notes and corrections of analyses.
 struct TicketRoutes: Sendable {
     let database: Database
     let changes: StatusChanges
     let corrections: AnalysisCorrections
+    let collaboration: Collaboration
     let summaries: SummaryCache
+    /// The configured Databricks workspace, the only host links to Databricks pages use.
+    let databricksWorkspace: VendorEndpoint?
 
     /// One ticket with everything the ticket modal shows.
     struct TicketDetail: ResponseEncodable {
@@ -39,8 +44,22 @@ struct TicketRoutes: Sendable {
         /// Where each notification channel put the ticket (a Jira issue's page, a blob URL…).
         let deliveries: [DeliveryView]
         let audit: [AuditEntryView]
+        /// Responders' notes, oldest first (also in `audit`).
+        let notes: [AuditEntryView]
         let recurrences: [TicketListItem]
         let links: [TicketLink]
+        /// Pages on the platforms the failure came from.
+        let context_links: [ContextLink]
+    }
+
+    struct Assignee: Encodable {
+        let email: String
+        let name: String?
+    }
+
+    /// The accounts a ticket can be assigned to: enabled responders and admins.
+    struct AssigneeList: ResponseEncodable {
+        let assignees: [Assignee]
     }
 
     /// The ticket as lists show it, plus the prototype's row fields its
@@ -80,7 +99,8 @@ struct TicketRoutes: Sendable {
     }
 
     /// The summary with the prototype's names for its counts beside ours, so
-    /// that the prototype's dashboards and scripts keep working.
+    /// that the prototype's dashboards and scripts keep working. Its
+    /// `acknowledged_tickets` counted closed tickets: our `resolved`.
     struct PrototypeSummaryView: ResponseEncodable {
         let summary: DashboardSummary
 
@@ -95,7 +115,7 @@ struct TicketRoutes: Sendable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(summary.total, forKey: .totalTickets)
             try container.encode(summary.open, forKey: .openTickets)
-            try container.encode(summary.acknowledged, forKey: .acknowledgedTickets)
+            try container.encode(summary.resolved, forKey: .acknowledgedTickets)
         }
     }
 
@@ -130,6 +150,48 @@ struct TicketRoutes: Sendable {
         let status: String
         let sla_status: String?
         let ack_seconds: Int?
+        let resolve_seconds: Int?
+        let assignee: String?
+    }
+
+    struct BulkStatusRequest: Decodable {
+        let ticket_ids: [String]
+        let status: String
+        let note: String?
+    }
+
+    struct BulkRefusal: Encodable {
+        let ticket_id: String
+        let error: String
+    }
+
+    struct BulkStatusAnswer: ResponseEncodable {
+        let status: String
+        let applied: [StatusAnswer]
+        let refused: [BulkRefusal]
+    }
+
+    struct AssignRequest: Decodable {
+        /// An account's e-mail address, or null for nobody.
+        let assignee: String?
+    }
+
+    struct AssignAnswer: ResponseEncodable {
+        let ticket_id: String
+        let assignee: String?
+        let previous: String?
+    }
+
+    struct NoteRequest: Decodable {
+        let text: String
+    }
+
+    struct NoteAnswer: ResponseEncodable {
+        let ticket_id: String
+        let id: Int64
+        let user: String
+        let text: String
+        let at: String
     }
 
     struct CorrectionBody: Decodable {
@@ -169,6 +231,20 @@ struct TicketRoutes: Sendable {
         api.post("tickets/:id/correction") { request, context in
             try await correct(request, context: context)
         }
+        api.post("tickets/:id/assign") { request, context in
+            try await assign(request, context: context)
+        }
+        api.post("tickets/:id/notes") { request, context in
+            try await addNote(request, context: context)
+        }
+        api.post("tickets/bulk-status") { request, context in
+            try await changeStatuses(request, context: context)
+        }
+        api.get("assignees") { _, context in
+            _ = try context.require(.viewer)
+            return AssigneeList(assignees: try await UserStore(database: database).all().filter { !$0.disabled && $0.role >= .responder }
+                .map { Assignee(email: $0.email, name: $0.fullName) })
+        }
         api.get("summary") { request, context in
             _ = try context.require(.viewer)
             let days = try Self.integer(request, "days", default: 14, range: 1...90)
@@ -185,6 +261,7 @@ struct TicketRoutes: Sendable {
             let entries = try await queries.audit(
                 action: request.uri.queryParameters.get("action").flatMap { $0.isEmpty ? nil : $0 },
                 ticketID: request.uri.queryParameters.get("ticket_id").flatMap { $0.isEmpty ? nil : $0 },
+                user: request.uri.queryParameters.get("user").flatMap { $0.isEmpty ? nil : $0 },
                 before: before,
                 limit: limit
             )
@@ -193,23 +270,53 @@ struct TicketRoutes: Sendable {
     }
 
     private func page(_ tab: TicketTab, request: Request) async throws -> TicketPage {
+        do {
+            return try await TicketQueries(database: database).page(try Self.listRequest(tab, request: request))
+        } catch let error as TicketQueryError {
+            throw APIError(.badRequest, error.description)
+        }
+    }
+
+    /// A list request from the query string (`sort`, `limit`, `cursor`, `q`,
+    /// `run_id` and the filters), shared by the lists and the CSV export so
+    /// that an export holds exactly what the list shows.
+    static func listRequest(_ tab: TicketTab, request: Request, limit defaultLimit: Int = 50) throws -> TicketPageRequest {
         let query = request.uri.queryParameters
+        func text(_ name: String, max: Int = 200) throws -> String? {
+            guard let value = query.get(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            guard value.count <= max else { throw APIError(.badRequest, "\(name) must be at most \(max) characters") }
+            return value
+        }
+        func oneOf(_ name: String, _ allowed: [String]) throws -> String? {
+            guard let value = try text(name) else { return nil }
+            guard allowed.contains(value) else { throw APIError(.badRequest, "\(name) must be one of \(allowed.joined(separator: ", ")); got \"\(value)\"") }
+            return value
+        }
+        func instant(_ name: String) throws -> String? {
+            guard let value = try text(name, max: 40) else { return nil }
+            guard let date = Timestamp.date(from: value) else {
+                throw APIError(.badRequest, "\(name) must be an ISO 8601 time such as 2026-12-07T08:00:00Z; got \"\(value)\"")
+            }
+            return Timestamp.string(from: date)
+        }
         let sortText = query.get("sort") ?? (tab == .closed ? TicketSort.newest.rawValue : TicketSort.priority.rawValue)
         guard let sort = TicketSort(rawValue: sortText) else {
             throw APIError(.badRequest, "sort must be one of \(TicketSort.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(sortText)\"")
         }
-        let limit = try Self.integer(request, "limit", default: 50, range: 1...TicketPageRequest.maximumLimit)
-        let search = query.get("q")
-        guard (search?.count ?? 0) <= 200 else { throw APIError(.badRequest, "q must be at most 200 characters") }
-        let runID = query.get("run_id")
-        guard (runID?.count ?? 0) <= 200 else { throw APIError(.badRequest, "run_id must be at most 200 characters") }
-        do {
-            return try await TicketQueries(database: database).page(
-                TicketPageRequest(tab: tab, sort: sort, limit: limit, cursor: query.get("cursor"), search: search, runID: runID)
-            )
-        } catch let error as TicketQueryError {
-            throw APIError(.badRequest, error.description)
-        }
+        let filters = TicketFilters(
+            source: try text("source", max: 40),
+            severity: try oneOf("severity", Severity.allCases.map(\.rawValue)),
+            priority: try oneOf("priority", Priority.allCases.map(\.rawValue)),
+            team: try text("team"),
+            slaStatus: try oneOf("sla_status", ["Pending", "Met", "Breached"]),
+            assignee: try text("assignee").map { $0 == "none" ? "" : $0.lowercased() },
+            since: try instant("since"),
+            until: try instant("until")
+        )
+        return TicketPageRequest(
+            tab: tab, sort: sort, limit: try integer(request, "limit", default: defaultLimit, range: 1...TicketPageRequest.maximumLimit),
+            cursor: query.get("cursor"), search: try text("q"), runID: try text("run_id"), filters: filters
+        )
     }
 
     private func detail(_ id: String) async throws -> TicketDetail {
@@ -223,6 +330,7 @@ struct TicketRoutes: Sendable {
         }
         let extra = try await TicketQueries(database: database).extras(id: id)
         let recommendations = strings(record.recommendations)
+        let audit = try await store.audit(ticketID: id).map { AuditEntryView(timestamp: $0.timestamp, action: $0.action, user: $0.userName, details: $0.details) }
         return TicketDetail(
             ticket: PrototypeTicketView(
                 item: item, recommendations: recommendations, affectedEntity: record.affectedEntity, finopsOwner: record.finopsOwner,
@@ -251,9 +359,13 @@ struct TicketRoutes: Sendable {
                     last_error: record.lastError
                 )
             },
-            audit: try await store.audit(ticketID: id).map { AuditEntryView(timestamp: $0.timestamp, action: $0.action, user: $0.userName, details: $0.details) },
+            audit: audit,
+            notes: audit.filter { $0.action == TicketNote.auditAction },
             recurrences: try await TicketQueries(database: database).recurrences(of: id),
-            links: try await TicketLinks(database: database).links(of: id)
+            links: try await TicketLinks(database: database).links(of: id),
+            context_links: ContextLinks.links(
+                source: record.source, runID: record.runID, details: record.detailValues, databricksWorkspace: databricksWorkspace
+            )
         )
     }
 
@@ -261,19 +373,90 @@ struct TicketRoutes: Sendable {
         let user = try context.require(.responder)
         let id = try context.parameters.require("id")
         let input = try await APIInput.decode(StatusRequest.self, from: request, context: context)
-        guard let target = TicketStatus(rawValue: input.status) else {
-            throw APIError(.badRequest, "status must be one of open, in_progress, acknowledged; got \"\(input.status)\"")
-        }
-        if target == .open { _ = try context.require(.admin) }
-        guard (input.note?.count ?? 0) <= 1000 else { throw APIError(.badRequest, "note must be at most 1000 characters") }
+        let target = try Self.status(input.status, note: input.note)
         do {
-            let change = try await changes.apply(ticketID: id, to: target, by: user.email, note: input.note, origin: nil)
-            return StatusAnswer(ticket_id: id, from: change.from.rawValue, status: change.to.rawValue, sla_status: change.slaStatus, ack_seconds: change.ackSeconds)
+            return try await apply(id, to: target, note: input.note, context: context, user: user.email)
         } catch let error as StatusChangeError {
             switch error {
             case .notFound: throw APIError(.notFound, error.description)
+            case .reopenNeedsAdmin: throw APIError(.forbidden, error.description)
             case .notAllowed, .isRecurrence, .conflict: throw APIError(.conflict, error.description)
             }
+        }
+    }
+
+    /// Reopening a resolved ticket needs an admin: a resolution is a record
+    /// others rely on. Releasing a ticket one holds is a responder's own call.
+    private func apply(_ id: String, to target: TicketStatus, note: String?, context: AppRequestContext, user: String) async throws -> StatusAnswer {
+        let change = try await changes.apply(ticketID: id, to: target, by: user, note: note, origin: nil, mayReopen: context.user?.role == .admin)
+        return StatusAnswer(
+            ticket_id: id, from: change.from.rawValue, status: change.to.rawValue, sla_status: change.slaStatus, ack_seconds: change.ackSeconds,
+            resolve_seconds: change.resolveSeconds, assignee: change.assignee
+        )
+    }
+
+    static func status(_ text: String, note: String?) throws -> TicketStatus {
+        guard let target = TicketStatus(rawValue: text) else {
+            throw APIError(.badRequest, "status must be one of \(TicketStatus.allCases.map(\.rawValue).joined(separator: ", ")); got \"\(text)\"")
+        }
+        guard (note?.count ?? 0) <= 1000 else { throw APIError(.badRequest, "note must be at most 1000 characters") }
+        return target
+    }
+
+    /// Acknowledges or resolves many tickets at once (an alert storm); each
+    /// ticket is changed on its own, and the answer says which were refused and why.
+    private func changeStatuses(_ request: Request, context: AppRequestContext) async throws -> BulkStatusAnswer {
+        let user = try context.require(.responder)
+        let input = try await APIInput.decode(BulkStatusRequest.self, from: request, context: context)
+        let target = try Self.status(input.status, note: input.note)
+        var seen = Set<String>()
+        let ids = input.ticket_ids.filter { seen.insert($0).inserted }
+        guard (1...200).contains(ids.count) else { throw APIError(.badRequest, "ticket_ids must hold 1 to 200 ticket ids") }
+        var applied: [StatusAnswer] = []
+        var refused: [BulkRefusal] = []
+        for id in ids {
+            do {
+                applied.append(try await apply(id, to: target, note: input.note, context: context, user: user.email))
+            } catch let error as StatusChangeError {
+                refused.append(BulkRefusal(ticket_id: id, error: error.description))
+            }
+        }
+        return BulkStatusAnswer(status: target.rawValue, applied: applied, refused: refused)
+    }
+
+    private func assign(_ request: Request, context: AppRequestContext) async throws -> AssignAnswer {
+        let user = try context.require(.responder)
+        let id = try context.parameters.require("id")
+        let input = try await APIInput.decode(AssignRequest.self, from: request, context: context)
+        let assignee = input.assignee?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard (assignee?.count ?? 0) <= 254 else { throw APIError(.badRequest, "assignee must be an account's e-mail address") }
+        do {
+            let previous = try await collaboration.assign(ticketID: id, to: assignee.flatMap { $0.isEmpty ? nil : $0 }, by: user.email)
+            return AssignAnswer(ticket_id: id, assignee: assignee.flatMap { $0.isEmpty ? nil : $0 }, previous: previous)
+        } catch let error as CollaborationError {
+            throw Self.apiError(error)
+        }
+    }
+
+    private func addNote(_ request: Request, context: AppRequestContext) async throws -> NoteAnswer {
+        let user = try context.require(.responder)
+        let id = try context.parameters.require("id")
+        let input = try await APIInput.decode(NoteRequest.self, from: request, context: context)
+        let text = input.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...2000).contains(text.count) else { throw APIError(.badRequest, "text must be 1 to 2000 characters") }
+        do {
+            let note = try await collaboration.addNote(ticketID: id, text: text, by: user.email)
+            return NoteAnswer(ticket_id: id, id: note.auditID, user: note.user, text: note.text, at: note.at)
+        } catch let error as CollaborationError {
+            throw Self.apiError(error)
+        }
+    }
+
+    static func apiError(_ error: CollaborationError) -> APIError {
+        switch error {
+        case .notFound: APIError(.notFound, error.description)
+        case .isRecurrence: APIError(.conflict, error.description)
+        case .notAResponder: APIError(.badRequest, error.description)
         }
     }
 

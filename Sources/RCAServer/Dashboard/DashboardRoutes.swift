@@ -38,6 +38,7 @@ struct DashboardRoutes: Sendable {
         router.get("/login") { _, _ in try page("login.html") }
         router.get("/dashboard") { _, _ in try page("dashboard.html") }
         router.get("/assets/:name") { _, context in try page(try context.parameters.require("name")) }
+        router.get("/favicon.ico") { _, _ in try page("favicon.svg") }
     }
 
     private func page(_ name: String) throws -> Response {

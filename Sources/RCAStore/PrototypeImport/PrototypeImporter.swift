@@ -184,7 +184,7 @@ public struct PrototypeImporter: Sendable {
         guard let timestamp = row["timestamp"].flatMap(PrototypeTime.normalized) else {
             return skip(id, "its timestamp is missing or not a date")
         }
-        guard let status = row["status"].flatMap(TicketStatus.init(rawValue:)) else {
+        guard let status = row["status"].flatMap(Self.status) else {
             return skip(id, "its status \"\(row["status"] ?? "")\" is not open, in_progress or acknowledged")
         }
         let source = PrototypeRunKey.source(ticketID: id)
@@ -193,17 +193,23 @@ public struct PrototypeImporter: Sendable {
         let deadline = slaSeconds.flatMap { seconds in
             Timestamp.date(from: timestamp).map { Timestamp.string(from: $0.addingTimeInterval(TimeInterval(seconds))) }
         }
-        var slaStatus = row["sla_status"] ?? (status == .acknowledged ? nil : "Pending")
-        let breached = status != .acknowledged && slaStatus == "Pending" && deadline.map { $0 <= Timestamp.string(from: now) } == true
+        var slaStatus = row["sla_status"] ?? (status == .resolved ? nil : "Pending")
+        // The prototype's clock ran until a ticket was closed, and it did not
+        // record when work started: an unresolved ticket past its deadline was breached there.
+        let breached = status != .resolved && slaStatus == "Pending" && deadline.map { $0 <= Timestamp.string(from: now) } == true
         if breached { slaStatus = "Breached" }
         let ackTime = row["ack_ts"].flatMap(PrototypeTime.normalized)
+        let ackSeconds = row["ack_seconds"].flatMap(PrototypeNumber.int)
+        let resolved = status == .resolved
         let columns: [(String, any Encodable & Sendable)] = [
             ("id", id), ("timestamp", timestamp), ("pipeline", row["pipeline"]), ("run_id", row["run_id"]),
             ("rca_result", row["rca_result"]), ("recommendations", PrototypeText.jsonArray(row["recommendations"])),
             ("confidence", row["confidence"]), ("severity", row["severity"]), ("priority", row["priority"]),
             ("error_type", row["error_type"]), ("affected_entity", row["affected_entity"]), ("status", status.rawValue),
             ("ack_user", row["ack_user"]), ("ack_empid", row["ack_empid"]), ("ack_ts", ackTime),
-            ("ack_seconds", row["ack_seconds"].flatMap(PrototypeNumber.int)), ("sla_seconds", slaSeconds), ("sla_status", slaStatus),
+            ("ack_seconds", ackSeconds), ("sla_seconds", slaSeconds), ("sla_status", slaStatus),
+            ("resolved_user", resolved ? row["ack_user"] : nil), ("resolved_ts", resolved ? ackTime : nil),
+            ("resolve_seconds", resolved ? ackSeconds : nil), ("assignee", resolved ? row["ack_user"] : nil),
             ("sla_deadline", deadline), ("slack_ts", row["slack_ts"]), ("slack_channel", row["slack_channel"]),
             ("finops_team", row["finops_team"]), ("finops_owner", row["finops_owner"]), ("finops_cost_center", row["finops_cost_center"]),
             ("blob_log_url", row["blob_log_url"]), ("itsm_ticket_id", row["itsm_ticket_id"]), ("logic_app_run_id", row["logic_app_run_id"]),
@@ -219,6 +225,16 @@ public struct PrototypeImporter: Sendable {
             references: references.compactMap { reference in reference.id.map { (reference.channel, $0, reference.location) } },
             pastDeadline: breached
         ))
+    }
+
+    /// The prototype's statuses: its "acknowledged" closed a ticket, which is "resolved" here.
+    static func status(_ text: String) -> TicketStatus? {
+        switch text {
+        case "open": .open
+        case "in_progress": .inProgress
+        case "acknowledged": .resolved
+        default: nil
+        }
     }
 
     static let auditColumns = [
