@@ -25,6 +25,9 @@ wait_ready "$port"
 jwt="$(curl -fs "http://127.0.0.1:$port/api/login" -H 'Content-Type: application/json' \
     -d "{\"email\": \"admin@example.com\", \"password\": \"$password\"}" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
 
+# /api/logout is left out: it ends every session of the account, and every
+# authenticated operation after it would be tested only as a 401 (its own
+# tests are in DashboardAPITests).
 # One worker: with two threads, Hypothesis's ast.parse calls meet CPython
 # 3.11's spurious "AST constructor recursion depth mismatch" SystemError
 # (python/cpython#106905), which ended a CI run with no fault in the API.
@@ -33,6 +36,7 @@ mkdir -p "$output"
 if ! "$(dirname "$python")/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
     --checks not_a_server_error,response_schema_conformance,content_type_conformance \
     --header "Authorization: Bearer $jwt" --header "X-RCA-Token: $token" \
+    --exclude-path /api/logout \
     --max-time "$seconds" --request-timeout 10 --workers 1 --seed 42 \
     --report junit --report-dir "$output" >"$output/schemathesis.txt" 2>&1; then
     tail -n 80 "$output/schemathesis.txt" >&2
