@@ -192,12 +192,17 @@ public struct DashboardQueries: Sendable {
         }
     }
 
-    /// Audit lines, newest first, optionally of one action, ticket or user; `before` is the last id of the previous page.
-    public func audit(action: String?, ticketID: String?, user: String? = nil, before: Int64?, limit: Int) async throws -> [AuditRecord] {
+    /// Audit lines, newest first, optionally of one action, ticket or user and
+    /// from `since` (inclusive) to `until` (exclusive); `before` is the last id of the previous page.
+    public func audit(
+        action: String?, ticketID: String?, user: String? = nil, since: String? = nil, until: String? = nil, before: Int64?, limit: Int
+    ) async throws -> [AuditRecord] {
         var query: SQLQueryString = "SELECT id, timestamp, ticket_id, pipeline, action, user_name, details, sla_status FROM audit_trail WHERE 1 = 1"
         if let action { query += " AND action = \(bind: action)" }
         if let ticketID { query += " AND ticket_id = \(bind: ticketID)" }
         if let user { query += " AND user_name = \(bind: user)" }
+        if let since { query += " AND timestamp >= \(bind: since)" }
+        if let until { query += " AND timestamp < \(bind: until)" }
         if let before { query += " AND id < \(bind: before)" }
         query += " ORDER BY id DESC LIMIT \(literal: limit)"
         let finalQuery = query

@@ -22,7 +22,7 @@ import sys
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import ElementNotInteractableException, NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -41,8 +41,9 @@ for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--wi
     options.add_argument(flag)
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
-# Rows are redrawn on every live update: an element read a moment ago may be gone.
-wait = WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException])
+# Rows are redrawn on every live update: an element read a moment ago may be
+# gone, or not yet laid out.
+wait = WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException, ElementNotInteractableException])
 console_errors = []
 
 
@@ -298,6 +299,15 @@ try:
     wait_row_status(ticket_id, "acknowledged")
     wait_row_status(later_id, "acknowledged")
     assert driver.find_element(By.ID, "bulk-bar").get_attribute("hidden") is not None
+
+    step("the column headers sort the list")
+    driver.find_element(By.CSS_SELECTOR, 'button.sort[data-sort="newest"]').click()
+    wait.until(lambda d: "sort=newest" in d.current_url)
+    driver.find_element(By.CSS_SELECTOR, 'button.sort[data-sort="newest"]').click()
+    wait.until(lambda d: "sort=oldest" in d.current_url)
+    wait.until(lambda d: [r.get_attribute("data-ticket-id") for r in d.find_elements(By.CSS_SELECTOR, "#ticket-rows tr")][:1] == [ticket_id])
+    driver.find_element(By.ID, "filters-clear").click()
+    wait.until(lambda d: "sort=" not in d.current_url)
 
     step("desktop, light and dark")
     both_themes("desktop")

@@ -200,6 +200,11 @@ struct LifecycleTests {
                 #expect((detail["notes"] as? [[String: Any]])?.compactMap { $0["details"] as? String } == ["restarted the <b>driver</b>"])
                 let actions = try #require(detail["audit"] as? [[String: Any]]).compactMap { $0["action"] as? String }
                 #expect(actions.suffix(3) == ["Assigned", "Assigned", "Note"])
+                let audit = try H.object(try await H.call(client, .get, "/api/audit-trail?user=responder@example.com&action=Note&since=2020-01-01T00:00:00Z", token: viewer))
+                #expect((audit["entries"] as? [[String: Any]])?.compactMap { $0["ticket_id"] as? String } == [id])
+                let later = try H.object(try await H.call(client, .get, "/api/audit-trail?user=responder@example.com&since=2099-01-01T00:00:00Z", token: viewer))
+                #expect((later["entries"] as? [[String: Any]])?.isEmpty == true)
+                #expect(try await H.call(client, .get, "/api/audit-trail?until=soon", token: viewer).status == .badRequest)
                 let unassigned = try H.object(try await H.call(client, .post, "/api/tickets/\(id)/assign", token: responder, json: ["assignee": NSNull()]))
                 #expect((unassigned["assignee"] as? String) == nil && unassigned["previous"] as? String == "responder@example.com")
 

@@ -262,6 +262,8 @@ struct TicketRoutes: Sendable {
                 action: request.uri.queryParameters.get("action").flatMap { $0.isEmpty ? nil : $0 },
                 ticketID: request.uri.queryParameters.get("ticket_id").flatMap { $0.isEmpty ? nil : $0 },
                 user: request.uri.queryParameters.get("user").flatMap { $0.isEmpty ? nil : $0 },
+                since: try Self.instant(request, "since"),
+                until: try Self.instant(request, "until"),
                 before: before,
                 limit: limit
             )
@@ -275,6 +277,15 @@ struct TicketRoutes: Sendable {
         } catch let error as TicketQueryError {
             throw APIError(.badRequest, error.description)
         }
+    }
+
+    /// An ISO 8601 time from the query string, in the stored form (UTC, milliseconds), so that it compares as text.
+    static func instant(_ request: Request, _ name: String) throws -> String? {
+        guard let value = request.uri.queryParameters.get(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard value.count <= 40, let date = Timestamp.date(from: value) else {
+            throw APIError(.badRequest, "\(name) must be an ISO 8601 time such as 2026-12-07T08:00:00Z; got \"\(value.prefix(40))\"")
+        }
+        return Timestamp.string(from: date)
     }
 
     /// A list request from the query string (`sort`, `limit`, `cursor`, `q`,
@@ -292,13 +303,6 @@ struct TicketRoutes: Sendable {
             guard allowed.contains(value) else { throw APIError(.badRequest, "\(name) must be one of \(allowed.joined(separator: ", ")); got \"\(value)\"") }
             return value
         }
-        func instant(_ name: String) throws -> String? {
-            guard let value = try text(name, max: 40) else { return nil }
-            guard let date = Timestamp.date(from: value) else {
-                throw APIError(.badRequest, "\(name) must be an ISO 8601 time such as 2026-12-07T08:00:00Z; got \"\(value)\"")
-            }
-            return Timestamp.string(from: date)
-        }
         let sortText = query.get("sort") ?? (tab == .closed ? TicketSort.newest.rawValue : TicketSort.priority.rawValue)
         guard let sort = TicketSort(rawValue: sortText) else {
             throw APIError(.badRequest, "sort must be one of \(TicketSort.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(sortText)\"")
@@ -310,8 +314,8 @@ struct TicketRoutes: Sendable {
             team: try text("team"),
             slaStatus: try oneOf("sla_status", ["Pending", "Met", "Breached"]),
             assignee: try text("assignee").map { $0 == "none" ? "" : $0.lowercased() },
-            since: try instant("since"),
-            until: try instant("until")
+            since: try instant(request, "since"),
+            until: try instant(request, "until")
         )
         return TicketPageRequest(
             tab: tab, sort: sort, limit: try integer(request, "limit", default: defaultLimit, range: 1...TicketPageRequest.maximumLimit),

@@ -124,6 +124,9 @@ function showFilters() {
     control.value = value;
   }
   for (const button of document.querySelectorAll("[role=tab]")) button.setAttribute("aria-selected", String(button.dataset.tab === state.tab));
+  const sort = state.filters.sort || (state.tab === "closed" ? "newest" : "priority");
+  $("sort-priority-header").setAttribute("aria-sort", sort === "priority" ? "ascending" : "none");
+  $("sort-time-header").setAttribute("aria-sort", sort === "newest" ? "descending" : sort === "oldest" ? "ascending" : "none");
 }
 
 const ranges = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -571,6 +574,7 @@ async function loadAudit(reset = true) {
   if ($("audit-action").value) query.set("action", $("audit-action").value);
   if ($("audit-ticket").value.trim()) query.set("ticket_id", $("audit-ticket").value.trim());
   if ($("audit-user").value.trim()) query.set("user", $("audit-user").value.trim());
+  if (ranges[$("audit-range").value]) query.set("since", new Date(Date.now() - ranges[$("audit-range").value] * 1000).toISOString());
   if (state.auditBefore) query.set("before", state.auditBefore);
   const page = await getJSON(`/api/audit-trail?${query}`);
   const rows = page.entries.map((entry) => el("tr", {},
@@ -716,7 +720,15 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("more").addEventListener("click", () => loadTickets(false).catch((failure) => showError(failure.message)));
   $("export").addEventListener("click", () => exportList().catch((failure) => showError(failure.message)));
-  $("audit-action").addEventListener("change", () => loadAudit(true).catch((failure) => showError(failure.message)));
+  for (const id of ["audit-action", "audit-range"]) $(id).addEventListener("change", () => loadAudit(true).catch((failure) => showError(failure.message)));
+  for (const button of document.querySelectorAll("button.sort")) {
+    button.addEventListener("click", () => {
+      const current = state.filters.sort;
+      state.filters.sort = button.dataset.sort === "newest" && current === "newest" ? "oldest" : button.dataset.sort;
+      showFilters();
+      reloadList();
+    });
+  }
   let auditTimer = null;
   for (const id of ["audit-ticket", "audit-user"]) {
     $(id).addEventListener("input", () => {
