@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times the dashboard's list pages with many stored tickets: fills a fresh
-# database with N tickets (default 1,000,000; 70 % acknowledged, 20 % open,
-# 10 % in progress, four priorities, a year of first-seen times) by SQL,
+# database with N tickets (default 1,000,000; 70 % resolved, 10 % acknowledged,
+# 10 % open, 10 % in progress, four priorities, a year of first-seen times) by SQL,
 # starts the release server on it, signs in, and times each page request
 # (first pages of every tab and sort, following next_cursor 20 pages deep,
 # a search) over one kept-alive connection: median and p99 of 200 requests
@@ -27,7 +27,7 @@ export DATABASE_URL="$database_url"
 
 columns="id, timestamp, pipeline, run_id, status, priority, severity, error_type, rca_result, sla_status, source, dedup_key, first_seen, last_seen, analysis_state, updated_at"
 values="'BENCH-' || g, ts, 'pl_sales_' || (g % 500), 'run-' || g,
-    CASE WHEN g % 10 < 7 THEN 'acknowledged' WHEN g % 10 < 9 THEN 'open' ELSE 'in_progress' END,
+    CASE WHEN g % 10 < 7 THEN 'resolved' WHEN g % 10 < 8 THEN 'acknowledged' WHEN g % 10 < 9 THEN 'open' ELSE 'in_progress' END,
     'P' || (1 + g % 4), 'High', 'KeyError', 'A column the job reads is missing from its input', 'Pending', 'generic',
     'bench:' || g, ts, ts, 'done', ts"
 started=$(date +%s)
@@ -89,7 +89,7 @@ def report(name, path, rounds=200):
     print(f"{name:<48} median {median:7.2f} ms   p99 {p99:7.2f} ms")
     return answer
 
-for tab in ("open-tickets", "in-progress-tickets", "closed-tickets"):
+for tab in ("open-tickets", "in-progress-tickets", "closed-tickets", "all-tickets"):
     for sort in ("priority", "newest", "oldest"):
         report(f"/api/{tab} sort={sort} limit=50", f"/api/{tab}?limit=50&sort={sort}")
 cursor, path = None, "/api/closed-tickets?limit=50&sort=newest"
@@ -97,7 +97,7 @@ for page in range(20):
     answer = call("GET", path + (f"&cursor={cursor}" if cursor else ""), headers=auth)
     cursor = answer["next_cursor"]
 report("/api/closed-tickets newest, page 21", f"{path}&cursor={cursor}")
-report("/api/open-tickets search=pl_sales_42 limit=50", "/api/open-tickets?limit=50&search=pl_sales_42", rounds=20)
+report("/api/open-tickets q=pl_sales_42 limit=50", "/api/open-tickets?limit=50&q=pl_sales_42", rounds=20)
 
 def summary_once():
     other = http.client.HTTPConnection("127.0.0.1", port, timeout=600)

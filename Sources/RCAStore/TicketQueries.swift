@@ -247,45 +247,34 @@ public struct TicketQueries: Sendable {
         self.database = database
     }
 
+    /// One page of a list. A list of several statuses reads each status's
+    /// own index range (already in the list's order, at most one page each)
+    /// and merges them, so that a page costs the same whatever the number of
+    /// tickets: one range over `status IN (…)` would sort every match.
     public func page(_ request: TicketPageRequest) async throws -> TicketPage {
         guard (1...TicketPageRequest.maximumLimit).contains(request.limit) else { throw TicketQueryError.invalidLimit(request.limit) }
         let position = try request.cursor.map(Self.decodeCursor)
-        let dialect = database.dialect
-        var query: SQLQueryString = """
-            SELECT \(unsafeRaw: TicketListItem.columns), COALESCE(priority, 'P9') AS priority_key FROM tickets
-            WHERE status IN (\(binds: request.tab.statuses.map(\.rawValue))) AND recurrence_of IS NULL
-            """
-        request.filters.apply(to: &query)
-        if let search = request.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
-            let pattern = "%" + Self.escapeLike(search) + "%"
-            let like = dialect.caseInsensitiveLike
-            query += """
-                 AND (id \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\' OR pipeline \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\'
-                      OR error_type \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\' OR rca_result \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\')
-                """
+        switch (request.sort, position?.count) {
+        case (.priority, 3?), (.newest, 2?), (.oldest, 2?), (_, nil): break
+        default: throw TicketQueryError.invalidCursor
         }
-        if let runID = request.runID {
-            query += " AND run_id = \(bind: runID)"
+        let order = switch request.sort {
+        case .priority: "priority_key, first_seen, id"
+        case .newest: "first_seen DESC, id DESC"
+        case .oldest: "first_seen, id"
         }
-        switch (request.sort, position) {
-        case (.priority, let position?):
-            guard position.count == 3 else { throw TicketQueryError.invalidCursor }
-            query += " AND (COALESCE(priority, 'P9'), first_seen, id) > (\(bind: position[0]), \(bind: position[1]), \(bind: position[2]))"
-        case (.newest, let position?):
-            guard position.count == 2 else { throw TicketQueryError.invalidCursor }
-            query += " AND (first_seen, id) < (\(bind: position[0]), \(bind: position[1]))"
-        case (.oldest, let position?):
-            guard position.count == 2 else { throw TicketQueryError.invalidCursor }
-            query += " AND (first_seen, id) > (\(bind: position[0]), \(bind: position[1]))"
-        case (_, nil):
-            break
+        let statuses = request.tab.statuses
+        var query: SQLQueryString
+        if statuses.count == 1 {
+            query = rangeQuery(request, status: statuses[0], position: position, order: order)
+        } else {
+            query = ""
+            for (index, status) in statuses.enumerated() {
+                if index > 0 { query += " UNION ALL " }
+                query += "SELECT * FROM (\(rangeQuery(request, status: status, position: position, order: order))) AS \(unsafeRaw: "s\(index)")"
+            }
+            query += " ORDER BY \(unsafeRaw: order) LIMIT \(literal: request.limit + 1)"
         }
-        switch request.sort {
-        case .priority: query += " ORDER BY COALESCE(priority, 'P9'), first_seen, id"
-        case .newest: query += " ORDER BY first_seen DESC, id DESC"
-        case .oldest: query += " ORDER BY first_seen, id"
-        }
-        query += " LIMIT \(literal: request.limit + 1)"
         let finalQuery = query
         let rows = try await database.read { sql in try await sql.raw(finalQuery).all() }
         let items = try rows.prefix(request.limit).map { try $0.decode(model: TicketListItem.self) }
@@ -295,6 +284,36 @@ public struct TicketQueries: Sendable {
             next = Self.encodeCursor(request.sort == .priority ? [key, last.firstSeen, last.id] : [last.firstSeen, last.id])
         }
         return TicketPage(tickets: items, nextCursor: next)
+    }
+
+    /// The first `limit + 1` tickets of one status after `position`, in the list's order.
+    private func rangeQuery(_ request: TicketPageRequest, status: TicketStatus, position: [String]?, order: String) -> SQLQueryString {
+        var query: SQLQueryString = """
+            SELECT \(unsafeRaw: TicketListItem.columns), COALESCE(priority, 'P9') AS priority_key FROM tickets
+            WHERE status = \(bind: status.rawValue) AND recurrence_of IS NULL
+            """
+        request.filters.apply(to: &query)
+        if let search = request.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
+            let pattern = "%" + Self.escapeLike(search) + "%"
+            let like = database.dialect.caseInsensitiveLike
+            query += """
+                 AND (id \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\' OR pipeline \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\'
+                      OR error_type \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\' OR rca_result \(unsafeRaw: like) \(bind: pattern) ESCAPE '\\')
+                """
+        }
+        if let runID = request.runID {
+            query += " AND run_id = \(bind: runID)"
+        }
+        if let position {
+            switch request.sort {
+            case .priority: query += " AND (COALESCE(priority, 'P9'), first_seen, id) > (\(bind: position[0]), \(bind: position[1]), \(bind: position[2]))"
+            case .newest: query += " AND (first_seen, id) < (\(bind: position[0]), \(bind: position[1]))"
+            case .oldest: query += " AND (first_seen, id) > (\(bind: position[0]), \(bind: position[1]))"
+            }
+        }
+        let indexOrder = request.sort == .priority ? "COALESCE(priority, 'P9'), first_seen, id" : order
+        query += " ORDER BY \(unsafeRaw: indexOrder) LIMIT \(literal: request.limit + 1)"
+        return query
     }
 
     /// The newest ticket of a platform run id, in any state: whether an alert

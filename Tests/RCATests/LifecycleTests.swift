@@ -279,6 +279,42 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a list of several statuses pages through all of them once, in order, whatever the sort", arguments: TestBackend.enabled)
+    func pagesAcrossStatuses(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let severities = ["Critical", "Low", "High", "Medium", "Low", "Critical", "High"]
+                let ids = try await harness.alerts(client, severities.enumerated().map { index, severity in
+                    ["resource": "page_\(index)", "error_message": "Connection refused to host db-\(index)", "severity": severity]
+                })
+                let workflow = TicketWorkflow(database: database)
+                for id in [ids[1], ids[2], ids[5]] { try await workflow.change(ticketID: id, to: .acknowledged, by: "ana@example.com") }
+                try await workflow.change(ticketID: ids[6], to: .resolved, by: "ana@example.com")
+                let viewer = try await H.token(client, .viewer)
+                for sort in ["priority", "newest", "oldest"] {
+                    var seen: [[String: Any]] = []
+                    var cursor: String?
+                    repeat {
+                        let page = try H.object(try await H.call(
+                            client, .get, "/api/open-tickets?limit=2&sort=\(sort)\(cursor.map { "&cursor=\($0)" } ?? "")", token: viewer
+                        ))
+                        seen += page["tickets"] as? [[String: Any]] ?? []
+                        cursor = page["next_cursor"] as? String
+                    } while cursor != nil
+                    let listed = seen.compactMap { $0["id"] as? String }
+                    #expect(listed.count == 6 && Set(listed) == Set(ids.prefix(6)), "\(sort): \(listed)")
+                    let keys = seen.map { ticket -> [String] in
+                        let seenAt = ticket["first_seen"] as? String ?? "", id = ticket["id"] as? String ?? ""
+                        return sort == "priority" ? [ticket["priority"] as? String ?? "P9", seenAt, id] : [seenAt, id]
+                    }
+                    let ordered = sort == "newest" ? keys.sorted { $0.lexicographicallyPrecedes($1) }.reversed() : keys.sorted { $0.lexicographicallyPrecedes($1) }
+                    #expect(keys == Array(ordered), "\(sort) order")
+                }
+            }
+        }
+    }
+
     @Test("end to end: a sender's Low stays Low unless a sure analysis raises it, with its reason; Alertmanager's team label and start time count", arguments: TestBackend.enabled)
     func sendersWord(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
