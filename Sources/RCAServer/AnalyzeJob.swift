@@ -153,6 +153,7 @@ struct AnalyzeJobHandler: JobHandler {
                         sla_deadline = \(bind: links.recurrenceOf == nil ? slaDeadline : nil), fingerprint = \(bind: fingerprint),
                         category = \(bind: result.category.rawValue), evidence = \(bind: evidence),
                         auto_heal_possible = \(bind: result.autoHealPossible), analysis_engine = \(bind: result.engine.rawValue),
+                        decided_by = \(bind: result.decidedBy),
                         analysis_model = \(bind: result.model), analysis_tokens = \(bind: result.tokensUsed),
                         analysis_latency_ms = \(bind: result.latencyMilliseconds),
                         finops_team = \(bind: ownership?.team), finops_owner = \(bind: ownership?.owner),

@@ -117,7 +117,7 @@ public struct CorrectionStore: Sendable {
                     rca_result = \(bind: correction.rootCause), recommendations = \(bind: recommendations),
                     evidence = \(bind: evidenceText), confidence = \(bind: Confidence.high.rawValue),
                     analysis_engine = \(bind: AnalysisEngine.responder.rawValue), analysis_model = NULL, analysis_tokens = NULL,
-                    updated_at = \(bind: nowText)
+                    decided_by = \(bind: "correction by \(user)"), updated_at = \(bind: nowText)
                 WHERE id = \(bind: request.ticketID)
                 """
             ).run()

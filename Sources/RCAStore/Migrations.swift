@@ -423,8 +423,8 @@ extension Migrator {
     /// prototype's closing "acknowledged" becomes "resolved" with its times
     /// kept: the first response (in progress, or the close itself) is the
     /// acknowledgement, the close is the resolution. Also who owns a ticket,
-    /// its resolution note, and the severity the sender reported with the
-    /// reason the analysis gave when it raised it.
+    /// its resolution note, the severity the sender reported with the reason
+    /// the analysis gave when it raised it, and what decided the analysis.
     static let lifecycle = Migration(
         version: 12, name: "acknowledge, resolve, owners and the sender's severity",
         statements: { dialect in
@@ -436,6 +436,7 @@ extension Migrator {
                 "ALTER TABLE tickets ADD COLUMN resolution_note TEXT",
                 "ALTER TABLE tickets ADD COLUMN reported_severity TEXT",
                 "ALTER TABLE tickets ADD COLUMN severity_reason TEXT",
+                "ALTER TABLE tickets ADD COLUMN decided_by TEXT",
             ]
             if dialect == .postgres {
                 statements.append(

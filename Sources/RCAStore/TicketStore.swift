@@ -37,6 +37,8 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
     public let category: String?
     public let evidence: String?
     public let analysisEngine: String?
+    /// What decided the analysis: the rules engine's rule or catalog entry, a correction, a cached ticket.
+    public let decidedBy: String?
     public let analysisModel: String?
     public let analysisTokens: Int?
     public let slaDeadline: String?
@@ -61,6 +63,7 @@ public struct TicketRecord: Sendable, Equatable, Decodable {
         case slaSeconds = "sla_seconds"
         case slaStatus = "sla_status"
         case analysisEngine = "analysis_engine"
+        case decidedBy = "decided_by"
         case analysisModel = "analysis_model"
         case analysisTokens = "analysis_tokens"
         case slaDeadline = "sla_deadline"

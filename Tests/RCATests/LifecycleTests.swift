@@ -350,6 +350,7 @@ struct LifecycleTests {
             #expect(raised.reportedSeverity == "Low" && raised.severity == "High" && raised.priority == "P2")
             #expect(raised.severityReason == "raised from the sender's Low to High: the rules analysis found out_of_memory (OutOfMemoryError) with High confidence")
             #expect(try await TicketStore(database: database).audit(ticketID: ids[1]).contains { $0.action == "Severity Decided" && $0.details == raised.severityReason })
+            #expect(try await TicketStore(database: database).find(id: ids[1])?.decidedBy == "rule spark-oom", "what decided the analysis is kept on the ticket")
             let fromManager = try #require(try await items.item(id: ids[2]))
             #expect(fromManager.finopsTeam == "streaming", "the team label wins over the name's prefix (sales)")
             #expect(fromManager.timestamp == startsAt && fromManager.firstSeen > startsAt, "when it fired, beside when we received it")

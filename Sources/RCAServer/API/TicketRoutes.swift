@@ -33,6 +33,7 @@ struct TicketRoutes: Sendable {
         let auto_heal_possible: Bool?
         let analysis_engine: String?
         let analysis_model: String?
+        let decided_by: String?
         let analysis_error: String?
         let fingerprint: String?
         let recurrence_of: String?
@@ -348,6 +349,7 @@ struct TicketRoutes: Sendable {
             auto_heal_possible: extra.autoHealPossible,
             analysis_engine: record.analysisEngine,
             analysis_model: record.analysisModel,
+            decided_by: record.decidedBy,
             analysis_error: record.analysisError,
             fingerprint: extra.fingerprint,
             recurrence_of: record.recurrenceOf,

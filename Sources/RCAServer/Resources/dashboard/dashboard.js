@@ -518,6 +518,7 @@ async function openModal(id) {
     ticket.error_type && `error type ${ticket.error_type}`,
     ticket.confidence && `confidence ${ticket.confidence}`,
     detail.analysis_engine && `engine ${detail.analysis_engine}${detail.analysis_model ? ` (${detail.analysis_model})` : ""}`,
+    detail.decided_by && `decided by ${detail.decided_by}`,
     detail.auto_heal_possible ? "a re-run may fix it" : null,
   ].filter(Boolean).join(" · ");
   fillCorrection(ticket, detail);
