@@ -50,7 +50,7 @@ public struct TicketWorkflow: Sendable {
         self.database = database
     }
 
-    /// Whether `from → to` is a step of the workflow; reopening a resolved ticket is checked for role by the caller.
+    /// Whether `from → to` is a step of the workflow; reopening a resolved ticket also needs `mayReopen` in `change`.
     public static func allows(from: TicketStatus, to: TicketStatus) -> Bool {
         switch (from, to) {
         case (.open, .acknowledged), (.open, .inProgress), (.open, .resolved),

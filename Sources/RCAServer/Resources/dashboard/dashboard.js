@@ -669,7 +669,6 @@ document.addEventListener("DOMContentLoaded", () => {
   readURL();
   showFilters();
   $("whoami").textContent = me.email ? `${me.email} (${me.role})` : "";
-  $("select-header").hidden = !canRespond;
   if (!canRespond) $("select-all").remove();
   $("logout").addEventListener("click", async () => {
     // Ends the session on the server too, so a copied token stops working.
