@@ -149,7 +149,7 @@ struct NotificationTests {
         await jira.server.stop()
     }
 
-    @Test("a note is posted as a reply in the ticket's Slack thread, its markup escaped; taking the ticket shows its owner in the message", arguments: TestBackend.enabled)
+    @Test("a note is posted as a reply in the ticket's Slack thread, its markup escaped; a correction rewrites the Slack message and the Jira issue; taking the ticket shows its owner", arguments: TestBackend.enabled)
     func noteInThread(backend: TestBackend) async throws {
         let slack = try await FakeSlack.start()
         let jira = try await FakeJira.start()
@@ -170,6 +170,18 @@ struct NotificationTests {
                 try await eventually(20, "the delivery is audited") {
                     try await TicketStore(database: database).audit(ticketID: id).contains { $0.action == "Note Posted To Slack" }
                 }
+
+                try await eventually(20, "Jira has the issue") { jira.issues.withLock { $0.count } == 1 }
+                let correction: [String: Any] = [
+                    "category": "configuration_error", "error_type": "EXECUTOR_MEMORY_TOO_LOW", "evidence": ["Java heap space"],
+                    "root_cause": "The last deploy set spark.executor.memory to 1g",
+                ]
+                #expect(try await APIHarness.call(client, .post, "/api/tickets/\(id)/correction", token: responder, json: correction).status == .ok)
+                try await eventually(20, "the Jira issue and the Slack message show the correction") {
+                    jira.issues.withLock { $0.first.map { $0.edits == 1 && $0.fields.contains("spark.executor.memory to 1g") } } == true
+                        && slack.messages.withLock { $0.first?.blocks.contains("spark.executor.memory to 1g") } == true
+                }
+                #expect(jira.creates.withLock { $0 } == 1, "the issue is edited, not made again")
 
                 let started = try await APIHarness.call(client, .post, "/api/tickets/\(id)/status", token: responder, json: ["status": "in_progress"])
                 #expect(started.status == .ok)

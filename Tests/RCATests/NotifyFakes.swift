@@ -151,14 +151,16 @@ final class FakeSlack: Sendable {
 }
 
 /// A Jira Cloud REST API that keeps issues: create (the documented 201
-/// answer), JQL search by label, an issue's status, and its workflow's
-/// transitions To Do / In Progress / Done, with basic authentication.
+/// answer), an edit of its fields (204), JQL search by label, an issue's
+/// status, and its workflow's transitions To Do / In Progress / Done, with
+/// basic authentication.
 final class FakeJira: Sendable {
     struct Issue: Sendable {
         let key: String
         let labels: [String]
-        let fields: String
+        var fields: String
         var category: String
+        var edits = 0
     }
 
     static let email = "bot@example.com"
@@ -225,6 +227,22 @@ final class FakeJira: Sendable {
                 return try self.json(["errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": [:]], status: .notFound)
             }
             return try self.json(["key": key, "fields": ["status": ["name": issue.category, "statusCategory": ["key": issue.category]]]])
+        }
+        router.put("/rest/api/3/issue/:key") { request, context -> Response in
+            guard self.authorized(request) else { return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: unauthorized))) }
+            let key = try context.parameters.require("key")
+            var request = request
+            let body = String(decoding: Data(try await request.collectBody(upTo: 1 << 20).readableBytesView), as: UTF8.self)
+            let found = self.issues.withLock { issues -> Bool in
+                guard let index = issues.firstIndex(where: { $0.key == key }) else { return false }
+                issues[index].fields = body
+                issues[index].edits += 1
+                return true
+            }
+            guard found else {
+                return try self.json(["errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": [:]], status: .notFound)
+            }
+            return Response(status: .noContent)
         }
         router.get("/rest/api/3/issue/:key/transitions") { _, _ -> Response in try self.json(["transitions": Self.transitions]) }
         router.post("/rest/api/3/issue/:key/transitions") { request, context -> Response in

@@ -35,8 +35,8 @@ public struct JiraNotifier: Notifier {
 
     public func handles(_ reason: NotificationReason) -> Bool {
         switch reason {
-        case .opened, .inProgress, .resolved, .reopened: true
-        case .acknowledged, .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .corrected, .assigned, .noted: false
+        case .opened, .inProgress, .resolved, .reopened, .corrected: true
+        case .acknowledged, .slaBreached, .recurred, .resolvedAtSource, .itsmLinked, .assigned, .noted: false
         }
     }
 
@@ -56,6 +56,7 @@ public struct JiraNotifier: Notifier {
         let issue: RemoteReference
         if let existing {
             issue = existing
+            if reason == .corrected { try await rewrite(existing.id, ticket) }
         } else {
             issue = try await create(ticket)
         }
@@ -79,6 +80,14 @@ public struct JiraNotifier: Notifier {
         ]))
         guard let key = answer["key"].string else { throw DeliveryError(.retryable(after: nil), "Jira created an issue but returned no key") }
         return try reference(key)
+    }
+
+    /// Replaces the issue's summary and description with the corrected analysis (`PUT /rest/api/3/issue/{key}`, 204).
+    private func rewrite(_ key: String, _ ticket: TicketSnapshot) async throws(DeliveryError) {
+        guard Identifiers.isJiraIssueKey(key) else { throw DeliveryError(.permanent, "the stored Jira issue key is of an unexpected form") }
+        _ = try await http.json(.PUT, try url(["rest", "api", "3", "issue", key]), headers: headers, body: .object([
+            "fields": .object(["summary": .string(JiraDocument.summary(ticket)), "description": JiraDocument.description(ticket)]),
+        ]))
     }
 
     /// An issue key from Jira's answer or from storage, checked to be one
