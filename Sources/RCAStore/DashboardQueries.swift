@@ -51,7 +51,7 @@ public struct DashboardSummary: Sendable, Equatable, Codable {
     /// Mean minutes to resolve (MTTR).
     public let mttrMinutes: Double?
     public let bySeverity: [String: Int]
-    /// Unresolved tickets by priority, for the page title's count of open P1s.
+    /// Tickets nobody has acknowledged yet, by priority, for the page title's count of open P1s.
     public let openByPriority: [String: Int]
     public let bySource: [String: Int]
     public let byPipeline: [Group]
@@ -117,11 +117,11 @@ public struct DashboardQueries: Sendable {
             ).first()
             let recurrences = try await sql.raw("SELECT COUNT(*) AS count FROM tickets WHERE recurrence_of IS NOT NULL").first()?
                 .decode(column: "count", as: Int.self) ?? 0
-            func counts(_ column: String, unresolvedOnly: Bool = false) async throws -> [String: Int] {
+            func counts(_ column: String, openOnly: Bool = false) async throws -> [String: Int] {
                 let rows = try await sql.raw(
                     """
                     SELECT COALESCE(\(ident: column), 'unknown') AS name, COUNT(*) AS count FROM tickets
-                    WHERE recurrence_of IS NULL \(unsafeRaw: unresolvedOnly ? "AND status <> 'resolved'" : "") GROUP BY 1
+                    WHERE recurrence_of IS NULL \(unsafeRaw: openOnly ? "AND status = 'open'" : "") GROUP BY 1
                     """
                 ).all()
                 return Dictionary(uniqueKeysWithValues: try rows.map {
@@ -183,7 +183,7 @@ public struct DashboardQueries: Sendable {
                 avgAckTimeSeconds: try totals?.decode(column: "mtta", as: Double?.self),
                 mttrMinutes: try totals?.decode(column: "mttr", as: Double?.self),
                 bySeverity: try await counts("severity"),
-                openByPriority: try await counts("priority", unresolvedOnly: true),
+                openByPriority: try await counts("priority", openOnly: true),
                 bySource: try await counts("source"),
                 byPipeline: try await groups("pipeline"),
                 byTeam: try await groups("finops_team"),

@@ -214,6 +214,29 @@ struct LifecycleTests {
         }
     }
 
+    @Test("the summary counts what nobody has acknowledged by priority (the title's open P1s), resolved tickets apart, and pipelines by occurrences")
+    func summaryCounts() async throws {
+        try await TestDatabase.with(.sqlite) { database, _ in
+            let harness = try await H.make(database)
+            try await buildApplication(harness.dependencies).test(.router) { client in
+                let failures = ["FATAL: password authentication failed for user \"etl\"", "java.lang.OutOfMemoryError: Java heap space", "Connection refused"]
+                let ids = try await harness.alerts(client, failures.enumerated().map { index, text in
+                    ["resource": "ledger_close", "run_id": "r\(index)", "error_message": text, "severity": "Critical"]
+                })
+                let repeated = try await harness.alerts(client, [["resource": "ledger_close", "run_id": "r0", "error_message": failures[0], "severity": "Critical"]])
+                #expect(repeated == [ids[0]], "the same run again is an occurrence of its ticket")
+                let workflow = TicketWorkflow(database: database)
+                try await workflow.change(ticketID: ids[0], to: .acknowledged, by: "ana@example.com")
+                try await workflow.change(ticketID: ids[1], to: .resolved, by: "ana@example.com")
+                let summary = try H.object(try await H.call(client, .get, "/api/summary", token: try await H.token(client, .viewer)))
+                #expect(summary["open_by_priority"] as? [String: Int] == ["P1": 1])
+                #expect(summary["open"] as? Int == 1 && summary["acknowledged"] as? Int == 1 && summary["resolved"] as? Int == 1)
+                let pipelines = try #require(summary["by_pipeline"] as? [[String: Any]])
+                #expect(pipelines.first?["name"] as? String == "ledger_close" && pipelines.first?["occurrences"] as? Int == 4 && pipelines.first?["open"] as? Int == 2)
+            }
+        }
+    }
+
     @Test("bulk acknowledge and resolve change each ticket on its own and list what was refused", arguments: TestBackend.enabled)
     func bulk(backend: TestBackend) async throws {
         try await TestDatabase.with(backend) { database, _ in
