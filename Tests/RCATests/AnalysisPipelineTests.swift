@@ -26,13 +26,7 @@ struct PipelineHarness {
 
     @discardableResult
     func settle(_ id: String) async throws -> TicketRecord {
-        let tickets = TicketStore(database: database)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let ticket = try await tickets.find(id: id), ticket.analysisState != "pending" { return ticket }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw ProcessTimeout(description: "analysis of \(id) did not settle")
+        try await TicketStore(database: database).settled([id])[0]
     }
 
     func actions(_ id: String) async throws -> [String] {

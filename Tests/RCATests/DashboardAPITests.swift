@@ -68,13 +68,7 @@ struct APIHarness {
             let data = try JSONSerialization.data(withJSONObject: body)
             ids += try WebhookHarness.answer(try await WebhookHarness.post(client, "/webhook/generic", data)).ticket_ids
         }
-        let tickets = TicketStore(database: database)
-        let deadline = ContinuousClock.now + .seconds(30)
-        for id in ids {
-            while try await tickets.find(id: id)?.analysisState == "pending", ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(25))
-            }
-        }
+        try await TicketStore(database: database).settled(ids)
         return ids
     }
 }

@@ -35,10 +35,7 @@ struct DataFactoryEnrichmentTests {
                 )
                 let ticketID = try #require(answer.ticket_ids.first)
                 let tickets = TicketStore(database: database)
-                let deadline = ContinuousClock.now + .seconds(30)
-                while try await tickets.find(id: ticketID)?.analysisState == "pending", ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await tickets.settled([ticketID])
                 return (try #require(try await tickets.find(id: ticketID)), try await tickets.audit(ticketID: ticketID))
             }
         }

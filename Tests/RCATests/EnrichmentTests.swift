@@ -131,11 +131,7 @@ struct DatabricksEnrichmentTests {
                 let answer = try WebhookHarness.answer(try await WebhookHarness.post(client, "/databricks-monitor", Self.failureBody))
                 let ticketID = try #require(answer.ticket_ids.first)
                 let tickets = TicketStore(database: database)
-                let deadline = ContinuousClock.now + .seconds(20)
-                while try await tickets.find(id: ticketID)?.analysisState == "pending", ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                #expect(try await tickets.find(id: ticketID)?.analysisState == "done")
+                #expect(try await tickets.settled([ticketID]).first?.analysisState == "done")
                 let skipped = try await tickets.audit(ticketID: ticketID).first { $0.action == "Enrichment Skipped" }
                 #expect(skipped?.details == "Databricks Jobs API is not configured (set DATABRICKS_HOST and DATABRICKS_TOKEN); analysis uses the webhook's own text")
             }

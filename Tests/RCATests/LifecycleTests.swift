@@ -358,11 +358,7 @@ struct LifecycleTests {
                     ["resource": "raised", "error_message": "java.lang.OutOfMemoryError: Java heap space", "severity": "Low"],
                 ])
                 ids += try WebhookHarness.answer(try await WebhookHarness.post(client, "/alertmanager", manager)).ticket_ids
-                let tickets = TicketStore(database: database)
-                let deadline = ContinuousClock.now + .seconds(30)
-                while try await tickets.find(id: ids[2])?.analysisState == "pending", ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(25))
-                }
+                try await TicketStore(database: database).settled([ids[2]])
                 return ids
             }
             let items = TicketQueries(database: database)

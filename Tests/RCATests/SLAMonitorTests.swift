@@ -20,13 +20,7 @@ struct SLAMonitorTests {
                     let endpoint = fixture.hasPrefix("databricks") ? "/databricks-monitor" : "/azure-monitor"
                     ids += try WebhookHarness.answer(try await WebhookHarness.post(client, endpoint, try Fixture.data(fixture))).ticket_ids
                 }
-                let tickets = TicketStore(database: database)
-                let deadline = ContinuousClock.now + .seconds(20)
-                for id in ids {
-                    while try await tickets.find(id: id)?.analysisState == "pending", ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                }
+                try await TicketStore(database: database).settled(ids)
                 return ids
             }
             let acknowledged = ids[1]
@@ -64,10 +58,7 @@ struct AnalysisCacheTests {
             for message in messages {
                 let body = try JSONSerialization.data(withJSONObject: ["resource": "daily_orders", "run_id": message.run, "error_message": message.text])
                 let id = try #require(try WebhookHarness.answer(try await WebhookHarness.post(client, "/webhook/generic", body)).ticket_ids.first)
-                let deadline = ContinuousClock.now + .seconds(20)
-                while try await tickets.find(id: id)?.analysisState == "pending", ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await tickets.settled([id])
                 ids.append(id)
             }
             return ids
