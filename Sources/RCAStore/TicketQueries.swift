@@ -105,9 +105,10 @@ public struct TicketPageRequest: Sendable, Equatable {
 /// A ticket as lists show it.
 public struct TicketListItem: Sendable, Equatable, Codable {
     public let id: String
-    /// When the failure happened, as the source reported it (the prototype's
-    /// field); `occurred_at` in answers too. `first_seen` is when we received it.
+    /// When the failure happened, as the source reported it (the prototype's field).
     public let timestamp: String
+    /// The same time under its own name, beside `first_seen` (when we received it).
+    public let occurredAt: String
     public let source: String
     public let pipeline: String?
     public let runID: String?
@@ -164,51 +165,11 @@ public struct TicketListItem: Sendable, Equatable, Codable {
         case resolutionNote = "resolution_note"
         case reportedSeverity = "reported_severity"
         case severityReason = "severity_reason"
-    }
-
-    private enum ExtraKeys: String, CodingKey {
         case occurredAt = "occurred_at"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(timestamp, forKey: .timestamp)
-        try container.encode(source, forKey: .source)
-        try container.encode(pipeline, forKey: .pipeline)
-        try container.encode(runID, forKey: .runID)
-        try container.encode(status, forKey: .status)
-        try container.encode(severity, forKey: .severity)
-        try container.encode(priority, forKey: .priority)
-        try container.encode(slaStatus, forKey: .slaStatus)
-        try container.encode(slaSeconds, forKey: .slaSeconds)
-        try container.encode(slaDeadline, forKey: .slaDeadline)
-        try container.encode(errorType, forKey: .errorType)
-        try container.encode(category, forKey: .category)
-        try container.encode(rootCause, forKey: .rootCause)
-        try container.encode(confidence, forKey: .confidence)
-        try container.encode(analysisState, forKey: .analysisState)
-        try container.encode(occurrenceCount, forKey: .occurrenceCount)
-        try container.encode(firstSeen, forKey: .firstSeen)
-        try container.encode(lastSeen, forKey: .lastSeen)
-        try container.encode(ackUser, forKey: .ackUser)
-        try container.encode(ackTs, forKey: .ackTs)
-        try container.encode(ackSeconds, forKey: .ackSeconds)
-        try container.encode(finopsTeam, forKey: .finopsTeam)
-        try container.encode(itsmTicketID, forKey: .itsmTicketID)
-        try container.encode(assignee, forKey: .assignee)
-        try container.encode(resolvedUser, forKey: .resolvedUser)
-        try container.encode(resolvedTs, forKey: .resolvedTs)
-        try container.encode(resolveSeconds, forKey: .resolveSeconds)
-        try container.encode(resolutionNote, forKey: .resolutionNote)
-        try container.encode(reportedSeverity, forKey: .reportedSeverity)
-        try container.encode(severityReason, forKey: .severityReason)
-        var extra = encoder.container(keyedBy: ExtraKeys.self)
-        try extra.encode(timestamp, forKey: .occurredAt)
-    }
-
     static let columns = """
-        id, timestamp, source, pipeline, run_id, status, severity, priority, sla_status, sla_seconds, sla_deadline, error_type, category,
+        id, timestamp, timestamp AS occurred_at, source, pipeline, run_id, status, severity, priority, sla_status, sla_seconds, sla_deadline, error_type, category,
         rca_result, confidence, analysis_state, occurrence_count, first_seen, last_seen, ack_user, ack_ts, ack_seconds,
         finops_team, itsm_ticket_id, assignee, resolved_user, resolved_ts, resolve_seconds, resolution_note, reported_severity, severity_reason
         """
