@@ -5,7 +5,7 @@ import Foundation
 /// time order on every database backend.
 public enum Timestamp {
     public static func string(from date: Date) -> String {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let totalMillis = wholeMillis(date)
         let (days, millisOfDay) = totalMillis.quotientAndRemainder(dividingBy: 86_400_000)
         let dayIndex = millisOfDay < 0 ? days - 1 : days
         let dayMillis = millisOfDay < 0 ? millisOfDay + 86_400_000 : millisOfDay
@@ -61,7 +61,16 @@ public enum Timestamp {
     /// Milliseconds since the Unix epoch: the form used where the store compares
     /// instants on every query (job scheduling and leases).
     public static func epochMillis(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        wholeMillis(date)
+    }
+
+    /// Milliseconds since the epoch, truncated. A `Date` is a Double of
+    /// seconds: near today its milliseconds carry an error of up to 0.25 µs,
+    /// so `…39.048Z` parsed may be 39.04799999 s. Half a microsecond of
+    /// tolerance keeps such an instant on its millisecond, so that a time
+    /// read from a payload or from the store is written back unchanged.
+    private static func wholeMillis(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000 + 0.0005).rounded(.down))
     }
 }
 

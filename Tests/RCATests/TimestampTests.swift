@@ -34,6 +34,19 @@ struct TimestampTests {
 
 @Suite("Ticket ids")
 struct TicketIDTests {
+    @Test("every millisecond of a second written, read and written again is the same text (a Double's error does not move it)")
+    func exactRoundTrip() throws {
+        for second in [1_764_426_622, 1_796_654_619, 4_102_444_799] {
+            for millis in 0..<1000 {
+                let text = Timestamp.string(from: Date(timeIntervalSince1970: Double(second) + Double(millis) / 1000))
+                #expect(text.hasSuffix(String(format: ".%03dZ", millis)), "\(text)")
+                #expect(Timestamp.string(from: try #require(Timestamp.date(from: text))) == text)
+            }
+        }
+        #expect(Timestamp.string(from: try #require(Timestamp.date(from: "2026-12-07T14:03:39.048Z"))) == "2026-12-07T14:03:39.048Z")
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: 1_764_426_622.1239)) == "2025-11-29T14:30:22.123Z", "still truncated, not rounded")
+    }
+
     @Test("a ticket id is the source's prefix, the UTC second it happened and eight hex digits", arguments: [
         (AlertSource.adf, "ADF"), (.databricks, "DBX"), (.azureMonitor, "AZM"), (.alertmanager, "ALM"), (.generic, "GEN"),
     ])
