@@ -84,14 +84,9 @@ public struct TicketCollaboration: Sendable {
         return try await database.transaction { sql in
             _ = try await Self.lockable(ticketID, on: sql)
             try await sql.raw("UPDATE tickets SET updated_at = \(bind: nowText) WHERE id = \(bind: ticketID)").run()
-            guard let id = try await sql.raw(
-                """
-                INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, sla_status, finops_team, finops_owner, details, itsm_ticket_id)
-                SELECT \(bind: nowText), id, pipeline, run_id, \(bind: TicketNote.auditAction), \(bind: user), sla_status, finops_team, finops_owner,
-                       \(bind: text), itsm_ticket_id
-                FROM tickets WHERE id = \(bind: ticketID) RETURNING id
-                """
-            ).first()?.decode(column: "id", as: Int64.self) else { throw CollaborationError.notFound(ticketID) }
+            guard let id = try await TicketWorkflow.audit(
+                ticketID: ticketID, action: TicketNote.auditAction, user: user, details: text, now: nowText, on: sql
+            ) else { throw CollaborationError.notFound(ticketID) }
             let note = TicketNote(auditID: id, ticketID: ticketID, user: user, text: text, at: nowText)
             try await alongside(note, sql)
             return note

@@ -152,17 +152,21 @@ public struct TicketWorkflow: Sendable {
         }
     }
 
-    /// Writes an audit line copying the ticket's reporting columns, as the prototype's audit trail kept them.
-    static func audit(ticketID: String, action: String, user: String, details: String, seconds: Int? = nil, now: String, on sql: any SQLDatabase) async throws {
+    /// Writes an audit line copying the ticket's reporting columns, as the
+    /// prototype's audit trail kept them; returns its id, nil when there is no such ticket.
+    @discardableResult
+    static func audit(
+        ticketID: String, action: String, user: String, details: String, seconds: Int? = nil, now: String, on sql: any SQLDatabase
+    ) async throws -> Int64? {
         try await sql.raw(
             """
             INSERT INTO audit_trail (timestamp, ticket_id, pipeline, run_id, action, user_name, time_taken_seconds, mttr_minutes,
                                      sla_status, rca_summary, finops_team, finops_owner, details, itsm_ticket_id)
             SELECT \(bind: now), id, pipeline, run_id, \(bind: action), \(bind: user), \(bind: seconds),
                    \(bind: seconds.map { Double($0) / 60 }), sla_status, rca_result, finops_team, finops_owner, \(bind: details), itsm_ticket_id
-            FROM tickets WHERE id = \(bind: ticketID)
+            FROM tickets WHERE id = \(bind: ticketID) RETURNING id
             """
-        ).run()
+        ).first()?.decode(column: "id", as: Int64.self)
     }
 
     static func duration(_ seconds: Int) -> String {

@@ -434,11 +434,11 @@ struct TicketRoutes: Sendable {
         let user = try context.require(.responder)
         let id = try context.parameters.require("id")
         let input = try await APIInput.decode(AssignRequest.self, from: request, context: context)
-        let assignee = input.assignee?.trimmingCharacters(in: .whitespaces).lowercased()
+        let assignee = input.assignee.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
         guard (assignee?.count ?? 0) <= 254 else { throw APIError(.badRequest, "assignee must be an account's e-mail address") }
         do {
-            let previous = try await collaboration.assign(ticketID: id, to: assignee.flatMap { $0.isEmpty ? nil : $0 }, by: user.email)
-            return AssignAnswer(ticket_id: id, assignee: assignee.flatMap { $0.isEmpty ? nil : $0 }, previous: previous)
+            let previous = try await collaboration.assign(ticketID: id, to: assignee, by: user.email)
+            return AssignAnswer(ticket_id: id, assignee: assignee, previous: previous)
         } catch let error as CollaborationError {
             throw Self.apiError(error)
         }
