@@ -43,6 +43,8 @@ final class FakeSlack: Sendable {
     }
 
     var apiURL: String { server.baseURL + "/api" }
+    /// Counts requests as they arrive, before the posted message is stored:
+    /// a test that reads the message waits for the message itself.
     var posts: Int { calls.withLock { $0.filter { $0 == "chat.postMessage" }.count } }
     var updates: Int { calls.withLock { $0.filter { $0 == "chat.update" }.count } }
 
