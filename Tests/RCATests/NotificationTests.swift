@@ -284,7 +284,8 @@ struct NotificationTests {
                     "error_message": "Cannot connect: Server=tcp:db.example.net;Password=\(secret); ping <!here> and <https://evil.example|click>, mail ops@example.com",
                 ])
                 try await harness.settle(id)
-                try await eventually(20, "Slack and Jira were told") { slack.posts == 1 && !jira.issues.withLock { $0.isEmpty } }
+                try await eventually(20, "Slack and Jira were told") { slack.messages.withLock { $0.count } == 1 && !jira.issues.withLock { $0.isEmpty } }
+                #expect(slack.posts == 1)
                 let message = try #require(slack.messages.withLock { $0.first })
                 for text in [message.text, message.blocks] {
                     #expect(!text.contains(secret))
