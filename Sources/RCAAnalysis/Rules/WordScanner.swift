@@ -49,6 +49,19 @@ enum WordScanner {
     private static func scanLine(_ text: String, _ line: Range<String.Index>, words: inout [Word], tokens: inout [Token]) {
         var index = line.lowerBound
         while index < line.upperBound {
+            if let end = pathEnd(text, at: index, line: line) {
+                words.append(Word(text: pathWord, range: index..<end))
+                index = end
+                continue
+            }
+            if let inner = quotedName(text, at: index, line: line) {
+                var discarded: [Word] = []
+                scanLine(text, inner, words: &discarded, tokens: &tokens)
+                let isPath = pathEnd(text, at: inner.lowerBound, line: inner) == inner.upperBound
+                words.append(Word(text: isPath ? pathWord : nameWord, range: inner))
+                index = text.index(after: inner.upperBound)
+                continue
+            }
             guard isTokenCharacter(text[index]) else {
                 index = text.index(after: index)
                 continue
@@ -78,6 +91,82 @@ enum WordScanner {
             }
             index = end
         }
+    }
+
+    /// The word a storage path or file path stands as: its folders and file
+    /// names are names, not prose, so `/mnt/timeout/orders.csv` says nothing
+    /// of a timeout, and "dbfs:/mnt/raw/x doesn't exist" reads as "path does
+    /// not exist".
+    static let pathWord = "path"
+
+    /// The word a quoted name stands as (`'sales_2025'`, `` `old.id` ``,
+    /// `'NewVMgateway'`): a table, column, runtime or user, not prose, so
+    /// "integration runtime 'x' does not exist" reads the same whatever x is
+    /// called. Its tokens are kept: a quoted `'NotFound'` still names a code.
+    static let nameWord = "‹name›"
+
+    /// Schemes of the file systems data jobs read and write.
+    private static let storageSchemes: Set<String> = [
+        "abfs", "abfss", "adl", "dbfs", "file", "gs", "hdfs", "oss", "s3", "s3a", "s3n", "viewfs", "wasb", "wasbs",
+    ]
+
+    /// Where a path that starts at `index` ends, if one does: a storage URI
+    /// (`abfss://…`, `dbfs:/…`) or an absolute path of two or more segments
+    /// that starts a word (`/mnt/raw/orders.csv`, not `and/or`, and not the
+    /// host of an `https://` address). It runs to the next space, quote,
+    /// bracket or separator.
+    private static func pathEnd(_ text: String, at index: String.Index, line: Range<String.Index>) -> String.Index? {
+        let character = text[index]
+        var body = index
+        if character == "/" {
+            if index > line.lowerBound {
+                let before = text[text.index(before: index)]
+                guard before == " " || before == "\t" || "'\"`([{=,".contains(before) else { return nil }
+            }
+        } else if character.isLetter {
+            var schemeEnd = index
+            while schemeEnd < line.upperBound, text[schemeEnd].isLetter || text[schemeEnd].isNumber,
+                  text.distance(from: index, to: schemeEnd) < 8 {
+                schemeEnd = text.index(after: schemeEnd)
+            }
+            guard storageSchemes.contains(text[index..<schemeEnd].lowercased()),
+                  text[schemeEnd..<line.upperBound].hasPrefix(":/") else { return nil }
+            body = text.index(after: schemeEnd)
+        } else {
+            return nil
+        }
+        var end = body
+        var segments = 0
+        var previousWasSlash = false
+        while end < line.upperBound {
+            let next = text[end]
+            if next == " " || next == "\t" || "'\"`,;()[]{}<>|".contains(next) { break }
+            if previousWasSlash, isTokenCharacter(next) { segments += 1 }
+            previousWasSlash = next == "/"
+            end = text.index(after: end)
+        }
+        let minimum = body == index ? 2 : 1
+        return segments >= minimum ? end : nil
+    }
+
+    /// The inside of a name in single quotes or backticks that starts at
+    /// `index`: no spaces, at most 128 characters, opened at a word start and
+    /// closed before a word end, so that `can't` and `'Type=…, Message=…'`
+    /// are not names.
+    private static func quotedName(_ text: String, at index: String.Index, line: Range<String.Index>) -> Range<String.Index>? {
+        let quote = text[index]
+        guard quote == "'" || quote == "`" else { return nil }
+        if index > line.lowerBound, isTokenCharacter(text[text.index(before: index)]) { return nil }
+        let start = text.index(after: index)
+        var end = start
+        while end < line.upperBound, text[end] != quote {
+            if text[end] == " " || text[end] == "\t" || text.distance(from: start, to: end) >= 128 { return nil }
+            end = text.index(after: end)
+        }
+        guard end < line.upperBound, end > start else { return nil }
+        let after = text.index(after: end)
+        if after < line.upperBound, isTokenCharacter(text[after]) { return nil }
+        return start..<end
     }
 
     /// `doesn't`, `can't`, `isn't`: an apostrophe followed by `t`, `s`, `re`, `ve`, `ll`, `d` and a word end.
