@@ -142,7 +142,8 @@ public func buildApplication(
                 events: dependencies.events,
                 outbox: dependencies.outbox,
                 logger: dependencies.logger
-            )
+            ),
+            TicketCounterFolder(counters: TicketCounters(database: dependencies.database), interval: .seconds(2), logger: dependencies.logger)
         )
     }
     return app

@@ -99,97 +99,54 @@ public struct DashboardQueries: Sendable {
         self.database = database
     }
 
-    /// Counts, response times and per-day charts over the last `days` days.
+    /// Counts, response times and per-day charts over the last `days` days,
+    /// read from the ticket counters (a few hundred rows at any size).
     public func summary(days: Int = 14, now: Date = Date()) async throws -> DashboardSummary {
-        let since = String(Timestamp.string(from: now.addingTimeInterval(-Double(days - 1) * 86_400)).prefix(10))
-        return try await database.read { sql in
-            let totals = try await sql.raw(
-                """
-                SELECT COUNT(*) AS total,
-                       COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open,
-                       COALESCE(SUM(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END), 0) AS in_progress,
-                       COALESCE(SUM(CASE WHEN status = 'acknowledged' THEN 1 ELSE 0 END), 0) AS acknowledged,
-                       COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved,
-                       COALESCE(SUM(CASE WHEN sla_status = 'Breached' THEN 1 ELSE 0 END), 0) AS sla_breached,
-                       CAST(AVG(ack_seconds) AS DOUBLE PRECISION) AS mtta, CAST(AVG(resolve_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
-                FROM tickets WHERE recurrence_of IS NULL
-                """
-            ).first()
-            let recurrences = try await sql.raw("SELECT COUNT(*) AS count FROM tickets WHERE recurrence_of IS NOT NULL").first()?
-                .decode(column: "count", as: Int.self) ?? 0
-            func counts(_ column: String, openOnly: Bool = false) async throws -> [String: Int] {
-                let rows = try await sql.raw(
-                    """
-                    SELECT COALESCE(\(ident: column), 'unknown') AS name, COUNT(*) AS count FROM tickets
-                    WHERE recurrence_of IS NULL \(unsafeRaw: openOnly ? "AND status = 'open'" : "") GROUP BY 1
-                    """
-                ).all()
-                return Dictionary(uniqueKeysWithValues: try rows.map {
-                    (try $0.decode(column: "name", as: String.self), try $0.decode(column: "count", as: Int.self))
-                })
-            }
-            func groups(_ column: String) async throws -> [DashboardSummary.Group] {
-                try await sql.raw(
-                    """
-                    SELECT COALESCE(\(ident: column), '(none)') AS name,
-                           SUM(CASE WHEN recurrence_of IS NULL THEN 1 ELSE 0 END) AS tickets, SUM(occurrence_count) AS occurrences,
-                           SUM(CASE WHEN recurrence_of IS NULL AND status <> 'resolved' THEN 1 ELSE 0 END) AS open,
-                           CAST(AVG(CASE WHEN recurrence_of IS NULL THEN ack_seconds END) AS DOUBLE PRECISION) AS mtta,
-                           CAST(AVG(CASE WHEN recurrence_of IS NULL THEN resolve_seconds END) / 60.0 AS DOUBLE PRECISION) AS mttr
-                    FROM tickets
-                    GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 20
-                    """
-                ).all().map { row in
+        let dayList = (0..<days).map { offset in
+            String(Timestamp.string(from: now.addingTimeInterval(-Double(days - 1 - offset) * 86_400)).prefix(10))
+        }
+        let rows = try await TicketCounters(database: database).rows(sinceDay: dayList.first ?? "")
+        let byDimension = Dictionary(grouping: rows, by: \.dimension)
+        let all = byDimension["all"]?.first
+        func mean(_ sum: Int, _ count: Int, per unit: Double = 1) -> Double? {
+            count > 0 ? Double(sum) / Double(count) / unit : nil
+        }
+        func counts(_ dimension: String, _ measure: KeyPath<TicketCounters.Row, Int>) -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for row in byDimension[dimension] ?? [] where row[keyPath: measure] > 0 { counts[row.name] = row[keyPath: measure] }
+            return counts
+        }
+        func groups(_ dimension: String) -> [DashboardSummary.Group] {
+            (byDimension[dimension] ?? [])
+                .sorted { ($0.occurrences, $1.name) > ($1.occurrences, $0.name) }
+                .map { row in
                     DashboardSummary.Group(
-                        name: try row.decode(column: "name", as: String.self),
-                        tickets: try row.decode(column: "tickets", as: Int.self),
-                        occurrences: try row.decode(column: "occurrences", as: Int.self),
-                        open: try row.decode(column: "open", as: Int.self),
-                        mttaSeconds: try row.decode(column: "mtta", as: Double?.self),
-                        mttrMinutes: try row.decode(column: "mttr", as: Double?.self)
+                        name: row.name, tickets: row.tickets, occurrences: row.occurrences, open: row.tickets - row.resolved,
+                        mttaSeconds: mean(row.ackSum, row.ackCount), mttrMinutes: mean(row.resolveSum, row.resolveCount, per: 60)
                     )
                 }
-            }
-            var perDay: [String: [String: Int]] = [:]
-            for row in try await sql.raw(
-                """
-                SELECT SUBSTR(first_seen, 1, 10) AS day, COALESCE(severity, 'Unknown') AS severity, COUNT(*) AS count
-                FROM tickets WHERE first_seen >= \(bind: since) AND recurrence_of IS NULL GROUP BY 1, 2
-                """
-            ).all() {
-                perDay[try row.decode(column: "day", as: String.self), default: [:]][try row.decode(column: "severity", as: String.self)] =
-                    try row.decode(column: "count", as: Int.self)
-            }
-            var mttrPerDay: [String: Double] = [:]
-            for row in try await sql.raw(
-                """
-                SELECT SUBSTR(resolved_ts, 1, 10) AS day, CAST(AVG(resolve_seconds) / 60.0 AS DOUBLE PRECISION) AS mttr
-                FROM tickets WHERE status = 'resolved' AND resolved_ts >= \(bind: since) GROUP BY 1
-                """
-            ).all() {
-                mttrPerDay[try row.decode(column: "day", as: String.self)] = try row.decode(column: "mttr", as: Double?.self)
-            }
-            let dayList = (0..<days).map { offset in
-                String(Timestamp.string(from: now.addingTimeInterval(-Double(days - 1 - offset) * 86_400)).prefix(10))
-            }
-            return DashboardSummary(
-                total: try totals?.decode(column: "total", as: Int.self) ?? 0,
-                open: try totals?.decode(column: "open", as: Int.self) ?? 0,
-                inProgress: try totals?.decode(column: "in_progress", as: Int.self) ?? 0,
-                acknowledged: try totals?.decode(column: "acknowledged", as: Int.self) ?? 0,
-                resolved: try totals?.decode(column: "resolved", as: Int.self) ?? 0,
-                slaBreached: try totals?.decode(column: "sla_breached", as: Int.self) ?? 0,
-                recurrences: recurrences,
-                avgAckTimeSeconds: try totals?.decode(column: "mtta", as: Double?.self),
-                mttrMinutes: try totals?.decode(column: "mttr", as: Double?.self),
-                bySeverity: try await counts("severity"),
-                openByPriority: try await counts("priority", openOnly: true),
-                bySource: try await counts("source"),
-                byPipeline: try await groups("pipeline"),
-                byTeam: try await groups("finops_team"),
-                days: dayList.map { DashboardSummary.Day(day: $0, bySeverity: perDay[$0] ?? [:], mttrMinutes: mttrPerDay[$0]) }
-            )
         }
+        var opened: [String: [String: Int]] = [:]
+        for row in byDimension["opened"] ?? [] where row.tickets > 0 { opened[row.day, default: [:]][row.name] = row.tickets }
+        var mttrPerDay: [String: Double] = [:]
+        for row in byDimension["resolved"] ?? [] { mttrPerDay[row.day] = mean(row.resolveSum, row.resolveCount, per: 60) }
+        return DashboardSummary(
+            total: all?.tickets ?? 0,
+            open: all?.open ?? 0,
+            inProgress: all?.inProgress ?? 0,
+            acknowledged: all?.acknowledged ?? 0,
+            resolved: all?.resolved ?? 0,
+            slaBreached: all?.breached ?? 0,
+            recurrences: all?.recurrences ?? 0,
+            avgAckTimeSeconds: all.flatMap { mean($0.ackSum, $0.ackCount) },
+            mttrMinutes: all.flatMap { mean($0.resolveSum, $0.resolveCount, per: 60) },
+            bySeverity: counts("severity", \.tickets),
+            openByPriority: counts("priority", \.open),
+            bySource: counts("source", \.tickets),
+            byPipeline: groups("pipeline"),
+            byTeam: groups("team"),
+            days: dayList.map { DashboardSummary.Day(day: $0, bySeverity: opened[$0] ?? [:], mttrMinutes: mttrPerDay[$0]) }
+        )
     }
 
     /// Audit lines, newest first, optionally of one action, ticket or user and

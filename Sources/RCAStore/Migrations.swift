@@ -16,7 +16,7 @@ struct Migration: Sendable {
 /// several processes at once: on PostgreSQL an advisory lock serializes them,
 /// on SQLite the write transaction does.
 public struct Migrator: Sendable {
-    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation, analysisCorrections, lifecycle]
+    static let all: [Migration] = [initialSchema, ingestionDetails, analysisResults, ticketLinks, dashboard, deliveries, deliveryAttempts, lookupsThatScale, guessFailures, sessionRevocation, analysisCorrections, lifecycle, ticketCounters]
 
     /// The schema version this build expects.
     public static var latestVersion: Int { all.last?.version ?? 0 }
@@ -467,6 +467,12 @@ extension Migrator {
                 """
             ).run()
         }
+    )
+
+    static let ticketCounters = Migration(
+        version: 13, name: "ticket counters",
+        statements: { dialect in TicketCounters.Schema.createStatements(dialect) },
+        afterStatements: { sql, _ in _ = try await TicketCounters.countCurrentTickets(on: sql) }
     )
 
     /// SQLite cannot alter a CHECK constraint; widening one (every stored row

@@ -2,6 +2,7 @@ import Foundation
 import RCACore
 import RCAStore
 import RCATesting
+import SQLKit
 import Testing
 
 @Suite("Command line", .serialized)
@@ -160,6 +161,31 @@ struct CommandLineTests {
 
         let migrate = try await CommandProcess.run(["migrate"], environment: [:], directory: folder)
         #expect(migrate.stdout == "Schema is up to date (version \(Migrator.latestVersion)).\n")
+    }
+
+    @Test("rebuild-counters refuses a database that is not migrated, and recounts counters that were lost")
+    func rebuildCounters() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let early = try await CommandProcess.run(["rebuild-counters"], environment: [:], directory: folder)
+        #expect(early.status == 1 && early.stderr.contains("rca-assistant migrate"), "\(early.stderr)")
+
+        #expect(try await CommandProcess.run(["migrate"], environment: [:], directory: folder).status == 0)
+        let database = try await Database.open(.sqlite(path: folder.appendingPathComponent("data/rca.sqlite").path), logger: TestDatabase.quietLogger)
+        let t = "2026-12-07T10:00:00.000Z"
+        try await database.transaction { sql in
+            for id in ["A", "B", "C"] {
+                try await sql.raw(
+                    "INSERT INTO tickets (id, timestamp, source, dedup_key, first_seen, last_seen, updated_at) VALUES (\(bind: id), \(bind: t), 'generic', \(bind: id), \(bind: t), \(bind: t), \(bind: t))"
+                ).run()
+            }
+            try await sql.raw("DELETE FROM ticket_changes").run()
+        }
+        #expect(try await DashboardQueries(database: database).summary().total == 0, "the counters lost the three tickets")
+        let rebuilt = try await CommandProcess.run(["rebuild-counters"], environment: [:], directory: folder)
+        #expect(rebuilt.status == 0 && rebuilt.stdout.hasPrefix("Recounted the tickets into "), "\(rebuilt.stdout)\(rebuilt.stderr)")
+        #expect(try await DashboardQueries(database: database).summary().total == 3)
+        await database.close()
     }
 }
 

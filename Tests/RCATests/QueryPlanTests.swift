@@ -89,7 +89,10 @@ struct QueryPlanTests {
             }
             for step in plan {
                 let fullScan = Self.growingTables.contains { step == "SCAN \($0)" || step.hasPrefix("SCAN \($0) ") && !step.contains("USING") }
-                if fullScan || step.contains("TEMP B-TREE") {
+                // Folding the ticket counters groups the changes of the last
+                // two seconds, a set that does not grow with the tables.
+                let groupsPendingChanges = statement.hasPrefix("INSERT INTO ticket_counters") && step.contains("GROUP BY")
+                if fullScan || step.contains("TEMP B-TREE") && !groupsPendingChanges {
                     problems.append("\(step) in: \(statement.replacingOccurrences(of: "\n", with: " "))")
                 }
             }

@@ -2,15 +2,14 @@ import Foundation
 import RCAStore
 
 /// Shares the dashboard summary among the dashboards that ask for it at about
-/// the same time. Every open dashboard asks after each live event, and the
-/// summary aggregates every stored ticket (seconds at a million tickets): one
-/// computation per dashboard would let ten dashboards keep the database busy
-/// with nothing else. Here concurrent requests wait for one computation, and
-/// a result is reused for four times as long as it took to compute (at most
-/// `longestReuse`). So the summary takes at most a fifth of one database
-/// connection's time however many dashboards are open, and on a small
-/// database, where it takes milliseconds, every request still sees changes
-/// made a few milliseconds before it.
+/// the same time. Every open dashboard asks after each live event: with many
+/// dashboards and a busy store, one computation each would multiply the reads
+/// of the counters and of the changes not folded into them yet. Here
+/// concurrent requests wait for one computation, and a result is reused for
+/// four times as long as it took to compute (at most `longestReuse`). So the
+/// summary takes at most a fifth of one database connection's time however
+/// many dashboards are open, and since it takes milliseconds, every request
+/// still sees changes made a few milliseconds before it.
 actor SummaryCache {
     typealias Compute = @Sendable (_ days: Int) async throws -> DashboardSummary
 
