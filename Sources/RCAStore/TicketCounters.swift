@@ -77,11 +77,15 @@ public struct TicketCounters: Sendable {
     static let foldLock = 7_310_046
 
     /// Moves the pending changes into the counters; returns how many it moved.
-    /// On PostgreSQL one statement takes exactly the changes it counts, and an
+    /// A quiet store costs one read, no write transaction. On PostgreSQL one statement takes exactly the changes it counts, and an
     /// advisory lock keeps two replicas from folding at once (the second
     /// skips its turn); SQLite's single writer needs neither.
     @discardableResult
     public func fold() async throws -> Int {
+        let pending = try await database.read { sql in
+            try await sql.raw("SELECT id FROM ticket_changes LIMIT 1").first() != nil
+        }
+        guard pending else { return 0 }
         let dialect = database.dialect
         return try await database.transaction { sql in
             switch dialect {
