@@ -85,6 +85,7 @@ struct LinearAnalysisTests {
             ("tokens", repeated("Bearer eyJabcde.")), ("secret names", repeated("password: 1")),
             ("gapped phrases", repeated("column table file token ")), ("identifiers", repeated("ErrorCode=A_B [C_D] ORA-12345 ")),
             ("camel case", repeated("AbCdEfException")), ("contractions", repeated("doesn't can't ")), ("frames", repeated("\tat a.b(C.java:1)\n")),
+            ("path starts", repeated("=/")), ("scheme starts", repeated("dbfs:/=")), ("open quotes", repeated(" 'a")),
         ]
     }
 

@@ -48,8 +48,9 @@ enum WordScanner {
 
     private static func scanLine(_ text: String, _ line: Range<String.Index>, words: inout [Word], tokens: inout [Token]) {
         var index = line.lowerBound
+        var paths = PathFinder()
         while index < line.upperBound {
-            if let end = pathEnd(text, at: index, line: line) {
+            if let end = paths.end(of: text, at: index, line: line) {
                 words.append(Word(text: pathWord, range: index..<end))
                 index = end
                 continue
@@ -57,7 +58,8 @@ enum WordScanner {
             if let inner = quotedName(text, at: index, line: line) {
                 var discarded: [Word] = []
                 scanLine(text, inner, words: &discarded, tokens: &tokens)
-                let isPath = pathEnd(text, at: inner.lowerBound, line: inner) == inner.upperBound
+                var innerPaths = PathFinder()
+                let isPath = innerPaths.end(of: text, at: inner.lowerBound, line: inner) == inner.upperBound
                 words.append(Word(text: isPath ? pathWord : nameWord, range: inner))
                 index = text.index(after: inner.upperBound)
                 continue
@@ -110,43 +112,56 @@ enum WordScanner {
         "abfs", "abfss", "adl", "dbfs", "file", "gs", "hdfs", "oss", "s3", "s3a", "s3n", "viewfs", "wasb", "wasbs",
     ]
 
-    /// Where a path that starts at `index` ends, if one does: a storage URI
-    /// (`abfss://…`, `dbfs:/…`) or an absolute path of two or more segments
-    /// that starts a word (`/mnt/raw/orders.csv`, not `and/or`, and not the
-    /// host of an `https://` address). It runs to the next space, quote,
-    /// bracket or separator.
-    private static func pathEnd(_ text: String, at index: String.Index, line: Range<String.Index>) -> String.Index? {
-        let character = text[index]
-        var body = index
-        if character == "/" {
-            if index > line.lowerBound {
-                let before = text[text.index(before: index)]
-                guard before == " " || before == "\t" || "'\"`([{=,".contains(before) else { return nil }
+    /// Finds where a path that starts at an index ends, if one does: a
+    /// storage URI (`abfss://…`, `dbfs:/…`) or an absolute path of two or
+    /// more segments that starts a word (`/mnt/raw/orders.csv`, not `and/or`,
+    /// and not the host of an `https://` address). A path runs to the next
+    /// space, quote, bracket or separator. A start inside a run already found
+    /// not to be a path is not scanned again, which keeps a line of `=/=/=/…`
+    /// linear.
+    struct PathFinder {
+        private var slashPathsFailBefore: String.Index?
+        private var schemePathsFailBefore: String.Index?
+
+        mutating func end(of text: String, at index: String.Index, line: Range<String.Index>) -> String.Index? {
+            let character = text[index]
+            let body: String.Index
+            let isScheme: Bool
+            if character == "/" {
+                if index > line.lowerBound {
+                    let before = text[text.index(before: index)]
+                    guard before == " " || before == "\t" || "'\"`([{=,".contains(before) else { return nil }
+                }
+                body = index
+                isScheme = false
+            } else if character.isLetter {
+                var schemeEnd = index
+                while schemeEnd < line.upperBound, text[schemeEnd].isLetter || text[schemeEnd].isNumber,
+                      text.distance(from: index, to: schemeEnd) < 8 {
+                    schemeEnd = text.index(after: schemeEnd)
+                }
+                guard storageSchemes.contains(text[index..<schemeEnd].lowercased()),
+                      text[schemeEnd..<line.upperBound].hasPrefix(":/") else { return nil }
+                body = text.index(after: schemeEnd)
+                isScheme = true
+            } else {
+                return nil
             }
-        } else if character.isLetter {
-            var schemeEnd = index
-            while schemeEnd < line.upperBound, text[schemeEnd].isLetter || text[schemeEnd].isNumber,
-                  text.distance(from: index, to: schemeEnd) < 8 {
-                schemeEnd = text.index(after: schemeEnd)
+            if let failed = isScheme ? schemePathsFailBefore : slashPathsFailBefore, index < failed { return nil }
+            var end = body
+            var segments = 0
+            var previousWasSlash = false
+            while end < line.upperBound {
+                let next = text[end]
+                if next == " " || next == "\t" || "'\"`,;()[]{}<>|".contains(next) { break }
+                if previousWasSlash, isTokenCharacter(next) { segments += 1 }
+                previousWasSlash = next == "/"
+                end = text.index(after: end)
             }
-            guard storageSchemes.contains(text[index..<schemeEnd].lowercased()),
-                  text[schemeEnd..<line.upperBound].hasPrefix(":/") else { return nil }
-            body = text.index(after: schemeEnd)
-        } else {
+            if segments >= (isScheme ? 1 : 2) { return end }
+            if isScheme { schemePathsFailBefore = end } else { slashPathsFailBefore = end }
             return nil
         }
-        var end = body
-        var segments = 0
-        var previousWasSlash = false
-        while end < line.upperBound {
-            let next = text[end]
-            if next == " " || next == "\t" || "'\"`,;()[]{}<>|".contains(next) { break }
-            if previousWasSlash, isTokenCharacter(next) { segments += 1 }
-            previousWasSlash = next == "/"
-            end = text.index(after: end)
-        }
-        let minimum = body == index ? 2 : 1
-        return segments >= minimum ? end : nil
     }
 
     /// The inside of a name in single quotes or backticks that starts at
