@@ -17,9 +17,9 @@ public struct Ingestion: Sendable {
     private let logger: Logger
 
     public init(database: Database, jobQueue: JobQueue, wakeups: JobWakeups, metrics: AppMetrics, events: LiveEvents, outbox: Outbox, logger: Logger) {
-        let store = IngestionStore(jobQueue: jobQueue) { ticketID, sql in
+        let store = IngestionStore(jobQueue: jobQueue, onResolved: { ticketID, sql in
             try await outbox.enqueue(ticketID: ticketID, reason: .resolvedAtSource, on: sql)
-        }
+        })
         self.database = database
         self.store = store
         self.logger = logger

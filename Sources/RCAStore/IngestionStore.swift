@@ -77,9 +77,17 @@ public struct IngestionStore: Sendable {
     private let jobQueue: JobQueue
     /// Runs in the transaction that marks a ticket resolved at its source (to queue the notifications that say so).
     private let onResolved: @Sendable (_ ticketID: String, _ sql: any SQLDatabase) async throws -> Void
+    /// Draws a new ticket's id at each write, so that a write retried after an
+    /// id collision tries another id.
+    private let ticketIDs: @Sendable (AlertSource, Date) -> String
 
-    public init(jobQueue: JobQueue, onResolved: @escaping @Sendable (String, any SQLDatabase) async throws -> Void = { _, _ in }) {
+    public init(
+        jobQueue: JobQueue,
+        ticketIDs: @escaping @Sendable (AlertSource, Date) -> String = TicketID.make,
+        onResolved: @escaping @Sendable (String, any SQLDatabase) async throws -> Void = { _, _ in }
+    ) {
         self.jobQueue = jobQueue
+        self.ticketIDs = ticketIDs
         self.onResolved = onResolved
     }
 
@@ -104,7 +112,7 @@ public struct IngestionStore: Sendable {
     /// An event with its ticket row's derived values.
     struct PreparedEvent: Sendable {
         let event: AlertEvent
-        let candidateTicketID: String
+        let occurred: Date
         let occurredAt: String
         let details: String
         let enrichment: String?
@@ -123,8 +131,7 @@ public struct IngestionStore: Sendable {
             event.errorMessage = StoredText.clean(event.errorMessage)
             event.details = Dictionary(event.details.map { (StoredText.clean($0.key), StoredText.clean($0.value)) }) { first, _ in first }
             self.event = event
-            let occurred = event.occurredAt ?? Date()
-            candidateTicketID = TicketID.make(source: event.source, at: occurred)
+            occurred = event.occurredAt ?? Date()
             occurredAt = Timestamp.string(from: occurred)
             details = IngestionStore.jsonObject(event.details)
             enrichment = try event.enrichment.map(IngestionStore.json)
@@ -221,7 +228,7 @@ public struct IngestionStore: Sendable {
             let event = first.event
             let now = receivedAt[group.last!.item]
             let values: [any Encodable & Sendable] = [
-                first.prepared.candidateTicketID, first.prepared.occurredAt,
+                ticketIDs(event.source, first.prepared.occurred), first.prepared.occurredAt,
                 event.resource, event.runID, event.severity?.rawValue, "open", "Pending", event.processingMode, event.source.rawValue,
                 key, event.errorMessage, group.count, receivedAt[first.item], now, "firing", "pending", now,
                 first.prepared.details, first.prepared.enrichment, results[first.item].payloadID,
@@ -350,8 +357,10 @@ enum StoredText {
 
 /// Ticket ids in the prototype's form: source prefix, UTC time, random suffix
 /// (`ADF-20261129T143022-a3f2c1d0`). The suffix has 32 random bits, so ids
-/// made in the same second rarely collide; a collision fails only its own
-/// transaction, which the group committer retries with a new id.
+/// made in the same second rarely collide, yet a storm of alerts that all
+/// carry the same time makes a collision likely (about one per 100,000
+/// tickets of one second): it fails only its transaction, and the group
+/// committer retries each item alone with newly drawn ids.
 public enum TicketID {
     public static func prefix(for source: AlertSource) -> String {
         switch source {

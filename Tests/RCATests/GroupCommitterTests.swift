@@ -1,3 +1,5 @@
+import Foundation
+import RCACore
 import RCAStore
 import RCATesting
 import SQLKit
@@ -62,6 +64,38 @@ struct GroupCommitterTests {
             }
             #expect(failures.count == 12, "every caller hears that the database is away")
             #expect(writes.load(ordering: .relaxed) <= 12, "one write per batch, no retry per item")
+        }
+    }
+}
+
+@Suite("Ticket ids")
+struct TicketIDCollisionTests {
+    @Test("a new ticket whose drawn id is taken is written with another id on the retry, not refused", arguments: TestBackend.enabled)
+    func collidingIDIsDrawnAgain(backend: TestBackend) async throws {
+        try await TestDatabase.with(backend) { database, _ in
+            let draws = Mutex(0)
+            let store = IngestionStore(jobQueue: JobQueue(database: database), ticketIDs: { source, date in
+                let draw = draws.withLock { count in
+                    count += 1
+                    return count
+                }
+                return draw <= 2 ? "GEN-20261207T120000-0000abcd" : TicketID.make(source: source, at: date)
+            })
+            let committer = GroupCommitter<IngestionStore.Arrival, IngestionResult>(database: database) { arrivals, sql in
+                try await store.record(arrivals, on: sql)
+            }
+            func arrival(_ key: String) throws -> IngestionStore.Arrival {
+                let event = AlertEvent(source: .generic, dedupKey: key, resource: "orders_load", errorMessage: "KeyError: 'id'", processingMode: "batch")
+                return try IngestionStore.Arrival(
+                    payload: IncomingPayload(endpoint: "/webhook", contentType: "application/json", remoteAddress: nil, body: Data("{}".utf8)),
+                    outcome: .alerts([event])
+                )
+            }
+            let first = try await committer.submit(try arrival("one"))
+            let second = try await committer.submit(try arrival("two"))
+            #expect(first.created == ["GEN-20261207T120000-0000abcd"])
+            #expect(second.created.count == 1 && second.created != first.created, "the second alert's ticket took a new id: \(second.created)")
+            #expect(draws.withLock { $0 } == 3, "one draw for the first, the taken id, then a new one")
         }
     }
 }
