@@ -71,8 +71,12 @@ public final class CommandProcess: Sendable {
         return process.terminationStatus
     }
 
-    /// Waits until standard output contains `text` (or the process ends, or `timeout` passes).
-    public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
+    /// Waits until standard output contains `text` (or the process ends, or
+    /// `timeout` passes). The default leaves room for a start on a 2-core
+    /// machine whose cores the parallel tests beside it keep busy: CI saw a
+    /// server print its banner 30 s after launch while the linear-work tests
+    /// ran, where alone it takes about a second.
+    public func waitForOutput(containing text: String, timeout: Duration = .seconds(120)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = standardOutput
