@@ -5,7 +5,8 @@
 # Chromium and its driver are installed, the dashboard's browser test
 # (scripts/browser-test.sh); RCA_TEST_REQUIRE_BROWSER=1 makes their absence
 # an error. Then the system tests (scripts/system-test.sh: hostile clients,
-# kill -9, outages, API fuzzing, three replicas on PostgreSQL). Arguments
+# kill -9, outages, API fuzzing, three replicas on PostgreSQL), and with
+# RCA_TEST_PACKAGE=1 the release package's test (scripts/package-test.sh). Arguments
 # (such as --filter) go to swift test and skip the browser and system tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,9 @@ else
 fi
 
 scripts/system-test.sh
+
+if [ "${RCA_TEST_PACKAGE:-0}" = 1 ]; then
+    scripts/package-test.sh
+else
+    echo "test.sh: the package test is skipped; RCA_TEST_PACKAGE=1 runs scripts/package-test.sh (a static release build, then its .deb installed and served in a Debian root without Swift; needs root and debootstrap)" >&2
+fi

@@ -13,6 +13,7 @@ struct RCAAssistant: AsyncParsableCommand {
         commandName: "rca-assistant",
         abstract: "Turns pipeline-failure alerts into analysed, deduplicated tickets.",
         discussion: "Configuration comes from environment variables and an optional .env file in the current folder; see README.md.",
+        version: "0.5.0",
         subcommands: [Serve.self, Migrate.self, UserCommand.self, Replay.self, Analyze.self, Evaluate.self, RulesCommand.self, ImportPrototype.self, DoctorCommand.self, RebuildCounters.self]
     )
 }
