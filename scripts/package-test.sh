@@ -16,7 +16,11 @@ fail() { echo "package-test: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (chroot and mount)"
 command -v debootstrap >/dev/null || fail "debootstrap is needed (apt-get install -y debootstrap)"
 
-deb="${DEB:-$(scripts/release.sh | awk '/\.deb / { print $1 }')}"
+deb="${DEB:-}"
+if [ -z "$deb" ]; then
+    built="$(scripts/release.sh)" || fail "scripts/release.sh failed"
+    deb="$(awk '/\.deb / { print $1 }' <<<"$built")"
+fi
 [ -f "$deb" ] || fail "no package at '$deb'"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 suite="${DEBIAN_SUITE:-$(. /etc/os-release && echo "$VERSION_CODENAME")}"

@@ -18,9 +18,9 @@ scratch="${RELEASE_BUILD_PATH:-.build/release-static}"
 swift build -c release --static-swift-stdlib --product rca-assistant --scratch-path "$scratch" >&2
 bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 
-if ldd "$bin/rca-assistant" | grep -q libswift; then
-    echo "release.sh: the binary still links Swift runtime libraries:" >&2
-    ldd "$bin/rca-assistant" | grep libswift >&2
+swift_libraries="$(ldd "$bin/rca-assistant" | grep libswift || true)"
+if [ -n "$swift_libraries" ]; then
+    printf 'release.sh: the binary still loads Swift runtime libraries:\n%s\n' "$swift_libraries" >&2
     exit 1
 fi
 
