@@ -4,8 +4,8 @@
 # is doing, so two builds can be compared in runs minutes apart. The server
 # is the build scripts/release.sh ships, with the Swift runtime linked in
 # (valgrind 3.19 crashes loading the runtime's shared libraries); it runs as
-# ROLE=web on a fresh SQLite file under callgrind; after a
-# warm-up, counting is switched on, ALERTS distinct Data Factory alerts are
+# ROLE=web on a fresh SQLite file under callgrind; after a warm-up of 200
+# alerts, counting is switched on, ALERTS distinct Data Factory alerts are
 # posted by CLIENTS kept-open connections at once (more clients, larger
 # shared transactions), and the count is dumped. Prints instructions per
 # webhook and the functions with the largest inclusive share; the raw
@@ -22,12 +22,8 @@ clients="${2:-8}"
 token="bench-webhook-token-0123456789"
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is needed (apt-get install -y valgrind)" >&2; exit 1; }
 
-if [ -n "${BENCH_BINARY:-}" ]; then
-    release="$BENCH_BINARY"
-else
-    swift build -c release --static-swift-stdlib --product rca-assistant --scratch-path .build/release-static >&2
-    release="$(swift build -c release --static-swift-stdlib --scratch-path .build/release-static --show-bin-path)/rca-assistant"
-fi
+release="${BENCH_BINARY:-$(static_release_binary)}"
+warmup=200
 output="${OUTPUT:-.build/bench-instructions}"
 mkdir -p "$output"
 rm -f "$output"/callgrind.out*
@@ -43,11 +39,7 @@ DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error ROLE=web \
     "$binary" serve --port "$port" >"$work/server.out" 2>"$work/server.err" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 600); do
-    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/server.err" >&2; exit 1; }
-    sleep 0.2
-done
+wait_ready "$port" 120 || { cat "$work/server.err" >&2; exit 1; }
 
 post_alerts() {
     python3 - "$port" "$token" "$1" "$2" "$clients" <<'EOF'
@@ -62,7 +54,7 @@ with ThreadPoolExecutor(clients) as pool:
 EOF
 }
 
-post_alerts warmup 200
+post_alerts warmup "$warmup"
 callgrind_control --instr=on "$server" >/dev/null
 post_alerts measured "$alerts"
 callgrind_control --dump=measured "$server" >/dev/null
@@ -75,7 +67,7 @@ wait "$server" || true
 # warm-up's zero counts and shutdown) as callgrind.out at exit.
 profile="$(ls "$output"/callgrind.out.* | head -n 1)"
 total="$(awk '/^summary:/ {print $2}' "$profile")"
-measured=$((accepted - 200))
+measured=$((accepted - warmup))
 [ "$measured" = "$alerts" ] || { echo "instructions.sh: $measured of $alerts measured alerts were accepted" >&2; exit 1; }
 echo "alerts=$alerts clients=$clients instructions=$total instructions_per_webhook=$((total / alerts))"
 callgrind_annotate --inclusive=yes "$profile" 2>/dev/null | sed -n '/^Ir/,$p' | head -n 40 >"$output/top-inclusive.txt"

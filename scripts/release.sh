@@ -13,18 +13,18 @@
 #   DEB_MAINTAINER   the package's Maintainer field
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/server-helpers.sh
 
-scratch="${RELEASE_BUILD_PATH:-.build/release-static}"
-swift build -c release --static-swift-stdlib --product rca-assistant --scratch-path "$scratch" >&2
-bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
+binary="$(static_release_binary)"
+bin="$(dirname "$binary")"
 
-swift_libraries="$(ldd "$bin/rca-assistant" | grep libswift || true)"
+swift_libraries="$(ldd "$binary" | grep libswift || true)"
 if [ -n "$swift_libraries" ]; then
     printf 'release.sh: the binary still loads Swift runtime libraries:\n%s\n' "$swift_libraries" >&2
     exit 1
 fi
 
-version="${RELEASE_VERSION:-$("$bin/rca-assistant" --version)}"
+version="${RELEASE_VERSION:-$("$binary" --version)}"
 arch="$(dpkg --print-architecture)"
 case "$arch" in amd64) machine=x86_64 ;; arm64) machine=aarch64 ;; *) machine="$arch" ;; esac
 mkdir -p dist
@@ -34,7 +34,7 @@ trap 'rm -rf "$work"' EXIT
 # The binary and the resource folders its modules look for beside it.
 stage_program() {
     install -d "$1"
-    install -m 0755 "$bin/rca-assistant" "$1/rca-assistant"
+    install -m 0755 "$binary" "$1/rca-assistant"
     strip "$1/rca-assistant"
     for bundle in RCAAnalysis RCAServer; do
         cp -R "$bin/rca-assistant_$bundle.resources" "$1/"

@@ -18,14 +18,24 @@ release_binary() {
     echo "$(swift build -c release --show-bin-path)/rca-assistant"
 }
 
+# The release rca-assistant with the Swift runtime linked in, the one
+# scripts/release.sh ships (built first, in its own folder,
+# RELEASE_BUILD_PATH or .build/release-static, so that the ordinary builds
+# stay as they are).
+static_release_binary() {
+    local scratch="${RELEASE_BUILD_PATH:-.build/release-static}"
+    swift build -c release --static-swift-stdlib --product rca-assistant --scratch-path "$scratch" >&2 || return 1
+    echo "$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/rca-assistant"
+}
+
 # A TCP port that was free a moment ago on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits up to 10 s until the server on port $1 answers /ready.
+# Waits up to $2 seconds (default 10) until the server on port $1 answers /ready.
 wait_ready() {
-    for _ in $(seq 100); do
+    for _ in $(seq "$((${2:-10} * 10))"); do
         curl -fs "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
