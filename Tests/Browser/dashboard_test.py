@@ -178,8 +178,13 @@ def walk(ticket_id, label, use_take_button):
     choose("filter-severity", "Low")
     wait.until(lambda d: "severity=Low" in d.current_url)
     wait.until(lambda d: row(ticket_id) is not None)
-    assert all(r.get_attribute("data-ticket-id") for r in driver.find_elements(By.CSS_SELECTOR, "#ticket-rows tr"))
-    assert all("Low" in r.text for r in driver.find_elements(By.CSS_SELECTOR, "#ticket-rows tr")), "a filtered list shows only Low"
+    # The list may be rendered once more as the filter's answer or a live
+    # event lands; a row read during that render goes stale, so the check
+    # is retried until the list settles.
+    wait.until(
+        lambda d: all(r.get_attribute("data-ticket-id") and "Low" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#ticket-rows tr")),
+        "a filtered list shows only Low tickets, each row with its ticket id",
+    )
     shoot(f"{label}-filtered")
 
     step(f"{label}: open it from the keyboard")
