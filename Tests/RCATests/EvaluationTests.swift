@@ -78,11 +78,13 @@ struct EvaluationTests {
             }
         }
         #expect(seen.count >= 400)
-        let later = try EvaluationCorpus.parse(try Data(contentsOf: Self.corpusFolder.appendingPathComponent("second-batch.jsonl")))
-        #expect(later.count >= 40)
-        for failure in later {
-            #expect(!failure.source.isEmpty, "every text says where it comes from")
-            #expect(seen.insert(failure.text).inserted, "the second batch repeats no text of the halves: \(failure.text.prefix(60))")
+        for (file, size) in [("second-batch.jsonl", 40), ("third-batch.jsonl", 60)] {
+            let later = try EvaluationCorpus.parse(try Data(contentsOf: Self.corpusFolder.appendingPathComponent(file)))
+            #expect(later.count >= size, "\(file) keeps its texts")
+            for failure in later {
+                #expect(!failure.source.isEmpty, "every text says where it comes from")
+                #expect(seen.insert(failure.text).inserted, "\(file) repeats no earlier text: \(failure.text.prefix(60))")
+            }
         }
     }
 
@@ -93,6 +95,7 @@ struct EvaluationTests {
         ("development.jsonl", 91.5, 97.0),
         ("heldout.jsonl", 77.5, 82.0),
         ("second-batch.jsonl", 95.5, 98.0),
+        ("third-batch.jsonl", 88.0, 92.0),
     ])
     func accuracyFloor(file: String, category: Double, errorType: Double) throws {
         let corpus = try EvaluationCorpus.parse(try Data(contentsOf: Self.corpusFolder.appendingPathComponent(file)))
