@@ -127,6 +127,27 @@ struct FailureVocabularyTests {
                 "a code written as a class name is found under its constant name")
     }
 
+    @Test("vendor formats: Snowflake's number and SQLSTATE, an HTTP status line, a Google API reason, a lower-case code name, a data flow code with an underscore")
+    func vendorFormats() {
+        let snowflake = "ProgrammingError: 000630 (57014): Statement reached its statement or warehouse timeout of 120 second(s) and was canceled."
+        #expect(Self.identifiers(snowflake).map(\.name) == ["ProgrammingError", "000630"])
+        #expect(Self.identifiers(snowflake).last?.category == .timeout)
+        #expect(Self.finder.statedSQLSTATEs(in: snowflake).map(\.state) == ["57014"], "the SQLSTATE in parentheses is stated")
+        #expect(Self.finder.statedSQLSTATEs(in: "at 000630 (57014) without the colon").isEmpty, "only the error line's own format")
+
+        let statusLine = Self.identifiers("HTTP/1.1 503 Service Unavailable\nContent-Type: text/plain\n\nFunction host is not running.")
+        #expect(statusLine.map(\.name) == ["503"])
+        #expect(statusLine.first?.kind == .httpStatus)
+
+        let reason = Self.identifiers(#"{"code": 400, "errors": [{"message": "Job exceeded rate limits", "reason": "jobRateLimitExceeded"}]}"#)
+        #expect(reason.contains { $0.name == "jobRateLimitExceeded" && $0.category == .resourceExhaustedOrQuota })
+        let prose = Self.identifiers("Error 403: Exceeded rate limits: your table exceeded quota, rateLimitExceeded")
+        #expect(prose.contains { $0.name == "rateLimitExceeded" && $0.kind == .name && $0.category == .resourceExhaustedOrQuota })
+        #expect(Self.identifiers("the variable someValue was nil").isEmpty, "a lower-case name the catalog does not list is prose")
+
+        #expect(Self.identifiers("errorMessage=DF-DRAFT_001 at Source 'xyz': Unresolved specification").map(\.name) == ["DF-DRAFT_001"])
+    }
+
     @Test("the error type is the innermost most specific identifier; wrappers only when nothing else is named")
     func errorTypeConvention() {
         let type = { (text: String, rule: String?) in

@@ -53,18 +53,20 @@ struct IdentifierFinder {
 
     static let bracketedClass = LinearPattern.constant(#"\[([A-Z][A-Z0-9_]{2,100}+(?:\.[A-Z0-9_]{1,100}+){0,4})\]"#, caseInsensitive: false)
     static let labelledCode = LinearPattern.constant(
-        #"(?:(?:\b|_)error[ _]?code|\berror type|"code"|<code>|\bmsg|\b(?:sql)?error[ _]?number|\bnumber=)["']?\s{0,5}+(?:[=:]\s{0,5}+)?["']?([A-Z0-9][A-Za-z0-9_]{0,100}+)"#
+        #"(?:(?:\b|_)error[ _]?code|\berror type|"(?:code|reason)"|<code>|\bmsg|\b(?:sql)?error[ _]?number|\bnumber=)["']?\s{0,5}+(?:[=:]\s{0,5}+)?["']?([A-Z0-9][A-Za-z0-9_]{0,100}+)"#
     )
     static let oracleCode = LinearPattern.constant(#"\bORA-\d{5}\b"#, caseInsensitive: false)
-    /// Data Factory mapping data flow codes: `DF-Executor-OutOfMemoryError`, `DF-SQLDW-ErrorRowsFound`.
-    static let dataFlowCode = LinearPattern.constant(#"\bDF-[A-Za-z]{1,40}+(?:-[A-Za-z0-9]{1,80}+){1,3}"#, caseInsensitive: false)
+    /// Data Factory mapping data flow codes: `DF-Executor-OutOfMemoryError`, `DF-SQLDW-ErrorRowsFound`, `DF-DRAFT_001`.
+    static let dataFlowCode = LinearPattern.constant(#"\bDF-[A-Za-z]{1,40}+(?:[-_][A-Za-z0-9]{1,80}+){1,3}"#, caseInsensitive: false)
+    /// Snowflake's error number and SQLSTATE: `002003 (42S02): SQL compilation error`.
+    static let snowflakeCode = LinearPattern.constant(#"\b(\d{6})\s{1,3}+\(([0-9A-Z]{5})\):"#, caseInsensitive: false)
     static let sqlstate = LinearPattern.constant(#"\bSQLSTATE\s{0,3}+[:=]?\s{0,3}+([0-9A-Z]{5})\b"#, caseInsensitive: false)
     static let httpStatus = LinearPattern.constant(
-        #"(?:\bstatus[ _-]?code|\bhttp[ _-]?status(?:[ _-]?code)?|\bhttp(?: error)?|\berror|\bstatus)[\s:='"(-]{0,6}+([45]\d\d)\b|\(([45]\d\d)\)\s{0,3}+[A-Z]"#
+        #"(?:\bstatus[ _-]?code|\bhttp[ _-]?status(?:[ _-]?code)?|\bhttp(?:/\d(?:\.\d)?| error)?|\berror|\bstatus)[\s:='"(-]{0,6}+([45]\d\d)\b|\(([45]\d\d)\)\s{0,3}+[A-Z]"#
     )
     static let exceptionSuffixes = ["Exception", "Error", "Failure"]
 
-    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, dataFlowCode, sqlstate, httpStatus] }
+    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, dataFlowCode, snowflakeCode, sqlstate, httpStatus] }
 
     func identifiers(in text: String, tokens: [Token]) -> [NamedIdentifier] {
         var found: [String.Index: NamedIdentifier] = [:]
@@ -89,6 +91,11 @@ struct IdentifierFinder {
         var codeRanges: [Range<String.Index>] = []
         for match in Self.dataFlowCode.matches(in: text) {
             guard let range = Range(match.range, in: text) else { continue }
+            codeRanges.append(range)
+            found[range.lowerBound] = code(String(text[range]), at: range.lowerBound, labelled: true)
+        }
+        for match in Self.snowflakeCode.matches(in: text) {
+            guard let range = Range(match.range(at: 1), in: text) else { continue }
             codeRanges.append(range)
             found[range.lowerBound] = code(String(text[range]), at: range.lowerBound, labelled: true)
         }
@@ -119,10 +126,12 @@ struct IdentifierFinder {
         return found.values.sorted { $0.position < $1.position }
     }
 
-    /// SQLSTATEs the text states outright (`SQLSTATE: 42P01`), with their categories.
+    /// SQLSTATEs the text states outright (`SQLSTATE: 42P01`, Snowflake's
+    /// `002003 (42S02):`), with their categories.
     func statedSQLSTATEs(in text: String) -> [(state: String, range: Range<String.Index>, category: FailureCategory)] {
-        Self.sqlstate.matches(in: text).compactMap { match in
-            guard let range = Range(match.range(at: 1), in: text) else { return nil }
+        let stated = Self.sqlstate.matches(in: text).map { $0.range(at: 1) } + Self.snowflakeCode.matches(in: text).map { $0.range(at: 2) }
+        return stated.compactMap { found in
+            guard let range = Range(found, in: text) else { return nil }
             let state = String(text[range])
             return catalog.category(ofSQLSTATE: state).map { (state, range, $0) }
         }
@@ -176,6 +185,9 @@ struct IdentifierFinder {
         }
         if first.isUppercase, name.filter(\.isUppercase).count >= 2, let named = codeName(name, at: position) {
             return named
+        }
+        if first.isLowercase, name.contains(where: \.isUppercase), case let entry = catalog.code(name), entry != .unlisted {
+            return identifier(name, .name, at: position, entry)
         }
         guard first.isUppercase, let suffix = Self.exceptionSuffixes.first(where: { name.hasSuffix($0) }), name.count > suffix.count + 1 else {
             return nil
