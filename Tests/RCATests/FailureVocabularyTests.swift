@@ -127,13 +127,18 @@ struct FailureVocabularyTests {
                 "a code written as a class name is found under its constant name")
     }
 
-    @Test("vendor formats: Snowflake's number and SQLSTATE, an HTTP status line, a Google API reason, a lower-case code name, a data flow code with an underscore")
+    @Test("vendor formats: a database's number and SQLSTATE (Snowflake, MySQL), a PostgreSQL condition class, an HTTP status line, a Google API reason, a lower-case code name, a data flow code with an underscore")
     func vendorFormats() {
         let snowflake = "ProgrammingError: 000630 (57014): Statement reached its statement or warehouse timeout of 120 second(s) and was canceled."
         #expect(Self.identifiers(snowflake).map(\.name) == ["ProgrammingError", "000630"])
         #expect(Self.identifiers(snowflake).last?.category == .timeout)
         #expect(Self.finder.statedSQLSTATEs(in: snowflake).map(\.state) == ["57014"], "the SQLSTATE in parentheses is stated")
         #expect(Self.finder.statedSQLSTATEs(in: "at 000630 (57014) without the colon").isEmpty, "only the error line's own format")
+        let mysql = Self.identifiers("ERROR 1045 (28000): Access denied for user 'etl'@'10.0.0.4' (using password: YES)")
+        #expect(mysql.map(\.name) == ["1045"] && mysql.first?.category == .authenticationFailed)
+        #expect(Self.finder.statedSQLSTATEs(in: "ERROR 1045 (28000): Access denied").map(\.category) == [.authenticationFailed])
+        let postgres = Self.identifiers(#"psycopg2.errors.UndefinedTable: relation "staging.orders" does not exist"#)
+        #expect(postgres.map(\.name) == ["UndefinedTable"] && postgres.first?.category == .missingInputData, "a PostgreSQL condition by its class name")
 
         let statusLine = Self.identifiers("HTTP/1.1 503 Service Unavailable\nContent-Type: text/plain\n\nFunction host is not running.")
         #expect(statusLine.map(\.name) == ["503"])

@@ -58,15 +58,15 @@ struct IdentifierFinder {
     static let oracleCode = LinearPattern.constant(#"\bORA-\d{5}\b"#, caseInsensitive: false)
     /// Data Factory mapping data flow codes: `DF-Executor-OutOfMemoryError`, `DF-SQLDW-ErrorRowsFound`, `DF-DRAFT_001`.
     static let dataFlowCode = LinearPattern.constant(#"\bDF-[A-Za-z]{1,40}+(?:[-_][A-Za-z0-9]{1,80}+){1,3}"#, caseInsensitive: false)
-    /// Snowflake's error number and SQLSTATE: `002003 (42S02): SQL compilation error`.
-    static let snowflakeCode = LinearPattern.constant(#"\b(\d{6})\s{1,3}+\(([0-9A-Z]{5})\):"#, caseInsensitive: false)
+    /// A database's error number and SQLSTATE: Snowflake's `002003 (42S02): SQL compilation error`, MySQL's `ERROR 1045 (28000): Access denied`.
+    static let numberWithSQLSTATE = LinearPattern.constant(#"\b(\d{4,6})\s{1,3}+\(([0-9A-Z]{5})\):"#, caseInsensitive: false)
     static let sqlstate = LinearPattern.constant(#"\bSQLSTATE\s{0,3}+[:=]?\s{0,3}+([0-9A-Z]{5})\b"#, caseInsensitive: false)
     static let httpStatus = LinearPattern.constant(
         #"(?:\bstatus[ _-]?code|\bhttp[ _-]?status(?:[ _-]?code)?|\bhttp(?:/\d(?:\.\d)?| error)?|\berror|\bstatus)[\s:='"(-]{0,6}+([45]\d\d)\b|\(([45]\d\d)\)\s{0,3}+[A-Z]"#
     )
     static let exceptionSuffixes = ["Exception", "Error", "Failure"]
 
-    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, dataFlowCode, snowflakeCode, sqlstate, httpStatus] }
+    static var allPatterns: [LinearPattern] { [bracketedClass, labelledCode, oracleCode, dataFlowCode, numberWithSQLSTATE, sqlstate, httpStatus] }
 
     func identifiers(in text: String, tokens: [Token]) -> [NamedIdentifier] {
         var found: [String.Index: NamedIdentifier] = [:]
@@ -94,7 +94,7 @@ struct IdentifierFinder {
             codeRanges.append(range)
             found[range.lowerBound] = code(String(text[range]), at: range.lowerBound, labelled: true)
         }
-        for match in Self.snowflakeCode.matches(in: text) {
+        for match in Self.numberWithSQLSTATE.matches(in: text) {
             guard let range = Range(match.range(at: 1), in: text) else { continue }
             codeRanges.append(range)
             found[range.lowerBound] = code(String(text[range]), at: range.lowerBound, labelled: true)
@@ -126,10 +126,10 @@ struct IdentifierFinder {
         return found.values.sorted { $0.position < $1.position }
     }
 
-    /// SQLSTATEs the text states outright (`SQLSTATE: 42P01`, Snowflake's
-    /// `002003 (42S02):`), with their categories.
+    /// SQLSTATEs the text states outright (`SQLSTATE: 42P01`, after an error
+    /// number: `002003 (42S02):`), with their categories.
     func statedSQLSTATEs(in text: String) -> [(state: String, range: Range<String.Index>, category: FailureCategory)] {
-        let stated = Self.sqlstate.matches(in: text).map { $0.range(at: 1) } + Self.snowflakeCode.matches(in: text).map { $0.range(at: 2) }
+        let stated = Self.sqlstate.matches(in: text).map { $0.range(at: 1) } + Self.numberWithSQLSTATE.matches(in: text).map { $0.range(at: 2) }
         return stated.compactMap { found in
             guard let range = Range(found, in: text) else { return nil }
             let state = String(text[range])
