@@ -38,8 +38,7 @@ DATA_DIR="$work/data" WEBHOOK_TOKEN="$token" LOG_LEVEL=error ROLE=web \
     "$binary" serve --port "$rca_port" >"$work/rca.out" 2>"$work/rca.err" &
 pids+=("$!")
 wait_ready "$rca_port"
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$am_port/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$am_port/-/ready" >/dev/null || { echo "Alertmanager did not become ready" >&2; cat "$work/alertmanager.log" >&2; exit 1; }
+wait_url "http://127.0.0.1:$am_port/-/ready" || { cat "$work/alertmanager.log" >&2; exit 1; }
 echo "$("$alertmanager" --version 2>&1 | head -1); RCA Assistant $("$binary" --version); wrk -t2 -c$connections, ${seconds} s, $rounds rounds"
 
 run() { # name, wrk arguments...
@@ -71,7 +70,7 @@ for name in ("alertmanager", "rca", "health"):
 labels = {"alertmanager": "Alertmanager POST /api/v2/alerts (in memory)",
           "rca": "RCA Assistant POST /azure-monitor (SQLite, durable)",
           "health": "RCA Assistant GET /health (HTTP ceiling)"}
-print(f"| target | requests/s (median) | p99 ms (median) | answers other than 2xx | each round |")
+print("| target | requests/s (median) | p99 ms (median) | answers other than 2xx | each round |")
 print("|---|---:|---:|---:|---|")
 for name, (rate, p99, refused, rates) in rows.items():
     print(f"| {labels[name]} | {rate:,.0f} | {p99:.1f} | {refused} | {', '.join(f'{r:,.0f}' for r in rates)} |")

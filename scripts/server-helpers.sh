@@ -33,14 +33,19 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits up to $2 seconds (default 10) until the server on port $1 answers /ready.
-wait_ready() {
+# Waits up to $2 seconds (default 10) until the address $1 answers with a success.
+wait_url() {
     for _ in $(seq "$((${2:-10} * 10))"); do
-        curl -fs "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return 0
+        curl -fs "$1" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "the server on port $1 did not become ready" >&2
+    echo "$1 did not answer within ${2:-10} s" >&2
     return 1
+}
+
+# Waits up to $2 seconds (default 10) until the server on port $1 answers /ready.
+wait_ready() {
+    wait_url "http://127.0.0.1:$1/ready" "${2:-10}"
 }
 
 # Runs a Python stand-in server that prints its port, and waits for the port;
