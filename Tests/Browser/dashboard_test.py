@@ -148,6 +148,11 @@ def choose(select_id, value):
     wait.until(lambda d: Select(d.find_element(By.ID, select_id)).select_by_value(value) or True)
 
 
+def click(by, selector):
+    """Clicks an element found afresh, again if a live update redrew it between finding and clicking."""
+    wait.until(lambda d: d.find_element(by, selector).click() or True)
+
+
 def in_row(ticket_id, selector):
     """An element of a ticket's row, found afresh until the row holds still."""
     return wait.until(lambda d: row(ticket_id).find_element(By.CSS_SELECTOR, selector))
@@ -195,7 +200,7 @@ def walk(ticket_id, label, use_take_button):
 
     step(f"{label}: assign")
     if use_take_button:
-        driver.find_element(By.ID, "take-ticket").click()
+        click(By.ID, "take-ticket")
     else:
         choose("modal-assignee", email)
     wait.until(lambda d: f"owner {email}" in text("modal-meta"))
@@ -203,11 +208,11 @@ def walk(ticket_id, label, use_take_button):
     step(f"{label}: note")
     note = f"checked the upstream export ({label})"
     driver.find_element(By.ID, "note-text").send_keys(note)
-    driver.find_element(By.ID, "note-submit").click()
+    click(By.ID, "note-submit")
     wait.until(lambda d: note in text("modal-notes"))
 
     step(f"{label}: acknowledge: the SLA is met and the ticket stays open")
-    driver.find_element(By.CSS_SELECTOR, '#modal-actions button[data-action="acknowledged"]').click()
+    click(By.CSS_SELECTOR, '#modal-actions button[data-action="acknowledged"]')
     wait.until(lambda d: "status acknowledged" in text("modal-meta") and "SLA Met" in text("modal-meta"))
     shoot(f"{label}-acknowledged-modal")
     close_modal()
